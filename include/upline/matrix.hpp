@@ -1,0 +1,171 @@
+// upline/matrix.hpp — one tier's matrix: a width-ary tree of nodes, each holding one member.
+//
+// Nodes are numbered 0, 1, 2, … in the order members enter; a node never moves, so a member's
+// upline never changes. The first node is the root (no parent).
+//
+// breadth_first: the tree is complete and filled left to right, top to bottom, so node n's parent
+//   is (n-1)/width and its position (n-1) mod width. Only node → member is stored (4 bytes/node);
+//   placing costs O(1).
+// under_sponsor: a new node goes to the first free position, in breadth-first order, of the subtree
+//   rooted at a given node (SPEC §5). Each node stores its parent, position, children, the number
+//   of nodes below it and `full_depth` — how many levels below it are completely occupied. The
+//   first free position in breadth-first order is found by descending from the subtree root to the
+//   first non-full level, always into the leftmost child whose subtree is not full down to that
+//   level: O(depth × width) instead of a scan of the subtree.
+#pragma once
+
+#include "upline/plan.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <unordered_map>
+#include <vector>
+
+namespace upline {
+
+class Matrix {
+ public:
+  using Node = std::uint32_t;
+  static constexpr Node none = std::numeric_limits<Node>::max();
+
+  /// `dense` means the engine numbers members exactly as they enter (true for tier 0, which every
+  /// member enters on joining): node n then holds member n and no member → node map is kept.
+  Matrix(std::uint32_t width, Fill fill, bool dense) : width_(width), fill_(fill), dense_(dense) {}
+
+  std::uint32_t width() const noexcept { return width_; }
+  Fill fill() const noexcept { return fill_; }
+  std::size_t size() const noexcept { return member_.size(); }
+  bool empty() const noexcept { return member_.empty(); }
+
+  std::uint32_t member_at(Node n) const noexcept { return member_[n]; }
+
+  /// The node that holds member `m`, or none.
+  Node node_of(std::uint32_t m) const noexcept {
+    if (dense_) return m < member_.size() ? m : none;
+    auto it = node_of_.find(m);
+    return it == node_of_.end() ? none : it->second;
+  }
+
+  Node parent(Node n) const noexcept {
+    if (n == 0) return none;
+    return fill_ == Fill::breadth_first ? (n - 1) / width_ : parent_[n];
+  }
+
+  std::uint32_t position(Node n) const noexcept {
+    if (n == 0) return 0;
+    return fill_ == Fill::breadth_first ? (n - 1) % width_ : position_[n];
+  }
+
+  /// Places member `m` and returns its node. For under_sponsor, `subtree` is the root of the
+  /// subtree to fill (none: the whole matrix); breadth_first ignores it.
+  Node place(std::uint32_t m, Node subtree = none) {
+    const Node n = static_cast<Node>(member_.size());
+    if (fill_ == Fill::breadth_first || n == 0) {
+      if (fill_ == Fill::under_sponsor) push_tree_node(none, 0);
+    } else {
+      Node p = first_free(subtree == none ? 0 : subtree);
+      std::uint32_t pos = children_count(p);
+      push_tree_node(p, pos);
+      children_[static_cast<std::size_t>(p) * width_ + pos] = n;
+      for (Node a = p; a != none; a = parent_[a]) ++below_[a];
+      for (Node a = p; a != none; a = parent_[a]) {
+        std::uint8_t fd = compute_full_depth(a);
+        if (fd == full_depth_[a]) break;
+        full_depth_[a] = fd;
+      }
+    }
+    member_.push_back(m);
+    if (!dense_) node_of_.emplace(m, n);
+    return n;
+  }
+
+  /// True when every one of the width + width^2 + … + width^k positions below `n` is occupied.
+  bool levels_filled(Node n, std::uint32_t k) const noexcept {
+    if (fill_ == Fill::under_sponsor) return full_depth_[n] >= k;
+    // Complete tree: the levels are full iff the rightmost descendant at depth k exists.
+    const std::uint64_t count = member_.size();
+    std::uint64_t r = n;
+    for (std::uint32_t i = 0; i < k; ++i) {
+      r = r * width_ + width_;
+      if (r >= count) return false;
+    }
+    return true;
+  }
+
+  /// Number of nodes below `n` (all depths).
+  std::uint64_t below(Node n) const noexcept {
+    if (fill_ == Fill::under_sponsor) return below_[n];
+    const std::uint64_t count = member_.size();
+    std::uint64_t lo = n, hi = n, total = 0;
+    for (;;) {
+      lo = lo * width_ + 1;
+      hi = hi * width_ + width_;
+      if (lo >= count) break;
+      total += std::min(hi, count - 1) - lo + 1;
+    }
+    return total;
+  }
+
+ private:
+  std::uint32_t children_count(Node p) const noexcept {
+    std::uint32_t c = 0;
+    const std::size_t base = static_cast<std::size_t>(p) * width_;
+    while (c < width_ && children_[base + c] != none) ++c;
+    return c;
+  }
+
+  std::uint8_t compute_full_depth(Node a) const noexcept {
+    const std::size_t base = static_cast<std::size_t>(a) * width_;
+    std::uint8_t m = std::numeric_limits<std::uint8_t>::max();
+    for (std::uint32_t p = 0; p < width_; ++p) {
+      Node c = children_[base + p];
+      if (c == none) return 0;
+      m = std::min(m, full_depth_[c]);
+    }
+    return m == std::numeric_limits<std::uint8_t>::max() ? m : static_cast<std::uint8_t>(m + 1);
+  }
+
+  // The node, in breadth-first order of the subtree at r, that first has a free position.
+  // Levels 1..full_depth(r) below r are full, so the first free position is on level
+  // D = full_depth(r) + 1: its parent is the lexicographically first node on level D-1 with a
+  // free position, reached by always stepping into the leftmost child whose own subtree is not
+  // full down to level D.
+  Node first_free(Node r) const noexcept {
+    const std::uint32_t target = full_depth_[r];  // depth of the parent-to-be, relative to r
+    Node x = r;
+    for (std::uint32_t j = 0; j < target; ++j) {
+      const std::size_t base = static_cast<std::size_t>(x) * width_;
+      const std::uint32_t need = target - j;  // the child's level that must be not full
+      Node next = none;
+      for (std::uint32_t p = 0; p < width_; ++p) {
+        Node c = children_[base + p];
+        if (full_depth_[c] < need) { next = c; break; }
+      }
+      x = next;  // exists: level D below r is not full
+    }
+    return x;
+  }
+
+  void push_tree_node(Node parent, std::uint32_t pos) {
+    parent_.push_back(parent);
+    position_.push_back(static_cast<std::uint8_t>(pos));
+    full_depth_.push_back(0);
+    below_.push_back(0);
+    children_.resize(children_.size() + width_, none);
+  }
+
+  std::uint32_t width_;
+  Fill fill_;
+  bool dense_;
+  std::vector<std::uint32_t> member_;                    // node → member index
+  std::unordered_map<std::uint32_t, Node> node_of_;      // member index → node (not dense)
+  // under_sponsor only:
+  std::vector<Node> parent_;
+  std::vector<std::uint8_t> position_;
+  std::vector<std::uint8_t> full_depth_;
+  std::vector<std::uint32_t> below_;
+  std::vector<Node> children_;  // node*width + position → child node or none
+};
+
+}  // namespace upline

@@ -1,0 +1,22 @@
+// cli.hpp — internal: the subcommands of the `upline` tool.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace upline::cli {
+
+using Args = std::vector<std::string>;
+
+int replay(const Args& args);
+int check_plan(const Args& args);
+int demo(const Args& args);
+
+/// Reads a whole file; nullopt (with `error` naming the path and the reason) when it cannot.
+std::optional<std::string> read_file(const std::string& path, std::string& error);
+
+/// Parses a non-negative integer option value; prints an error naming the option when invalid.
+std::optional<unsigned long long> parse_count(const std::string& option, const std::string& value);
+
+}  // namespace upline::cli

@@ -1,0 +1,208 @@
+// demo.cpp — `upline demo`: a seeded, reproducible shop on the bundled four-tier plan.
+//
+// The simulation and the engine are deterministic; only the reported time (and the progress
+// bar, on a terminal) depend on the machine.
+#include "cli.hpp"
+
+#include "upline/simulation.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <unistd.h>
+
+namespace upline::cli {
+
+namespace {
+
+const char* const demo_usage =
+    "usage: upline demo [--members N] [--purchases N] [--seed S] [--plan PLAN.json] [--top K] [--no-progress]\n"
+    "\n"
+    "Simulates a shop: N members join by referral while purchases (two shops, heavy-tailed\n"
+    "baskets), refunds and redemptions flow through the plan. Prints the tier census, the points\n"
+    "issued per tier, the payout ratio, the top earners, the state digest and the time taken.\n"
+    "Defaults: 100000 members, 1000000 purchases, seed 42, the bundled four-tier plan, top 10.\n"
+    "The same options always give the same digest.\n";
+
+class Progress {
+ public:
+  Progress(bool on, std::uint64_t total) : on_(on), total_(total ? total : 1) {}
+  void update(std::uint64_t done) {
+    if (!on_) return;
+    const std::uint64_t pct = done * 100 / total_;
+    if (pct == last_) return;
+    last_ = pct;
+    const int width = 40;
+    const int filled = static_cast<int>(pct * width / 100);
+    std::fprintf(stderr, "\r  [%.*s%*s] %3d%%", filled, "########################################", width - filled, "", static_cast<int>(pct));
+    std::fflush(stderr);
+  }
+  void finish() {
+    if (on_) std::fputs("\r\033[K", stderr);
+  }
+
+ private:
+  bool on_;
+  std::uint64_t total_;
+  std::uint64_t last_ = ~0ULL;
+};
+
+}  // namespace
+
+int demo(const Args& args) {
+  SimulationOptions o;
+  std::string plan_path;
+  std::uint64_t top = 10;
+  bool progress = isatty(fileno(stderr)) != 0;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(demo_usage, stdout);
+      return 0;
+    }
+    if (a == "--no-progress") {
+      progress = false;
+      continue;
+    }
+    if (i + 1 >= args.size()) {
+      std::fprintf(stderr, "upline demo: unknown option or missing value: \"%s\"\n\n%s", a.c_str(), demo_usage);
+      return 2;
+    }
+    const std::string& v = args[++i];
+    if (a == "--plan") {
+      plan_path = v;
+      continue;
+    }
+    auto n = parse_count(a, v);
+    if (!n) return 2;
+    if (a == "--members") o.members = *n;
+    else if (a == "--purchases") o.purchases = *n;
+    else if (a == "--seed") o.seed = *n;
+    else if (a == "--top") top = *n;
+    else {
+      std::fprintf(stderr, "upline demo: unknown option \"%s\"\n\n%s", a.c_str(), demo_usage);
+      return 2;
+    }
+  }
+  if (o.members < 1) {
+    std::fputs("upline demo: --members must be at least 1\n", stderr);
+    return 2;
+  }
+
+  std::string plan_text(four_tier_plan_json());
+  if (!plan_path.empty()) {
+    std::string err;
+    auto t = read_file(plan_path, err);
+    if (!t) {
+      std::fprintf(stderr, "upline demo: %s\n", err.c_str());
+      return 2;
+    }
+    plan_text = *t;
+  }
+  PlanFaults faults;
+  auto plan = Plan::parse(plan_text, faults);
+  if (!plan) {
+    std::fprintf(stderr, "invalid_plan: %s\n", faults.message().c_str());
+    return 1;
+  }
+  if (!plan->find_shop("main") || !plan->find_shop("outlet")) {
+    std::fputs("upline demo: the plan needs the shops \"main\" and \"outlet\" that the simulation buys in\n", stderr);
+    return 2;
+  }
+
+  Engine engine(std::move(*plan));
+  const Plan& p = engine.plan();
+  const std::size_t tiers = p.tiers.size();
+  std::vector<std::int64_t> own(tiers, 0), upline(tiers, 0);
+  std::int64_t clawed = 0, redeemed = 0, adjusted = 0;
+  std::int64_t spent = 0, refunded = 0;  // money units
+  std::uint64_t promotions = 0, rewards = 0, rejected = 0, events = 0;
+
+  Simulation sim(o);
+  Progress bar(progress, sim.planned());
+  std::vector<Effect> fx;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!sim.done()) {
+    Event ev = sim.next(engine);
+    std::int64_t money = 0;  // purchase amount, or what the order had refunded before
+    if (auto* pu = std::get_if<Purchase>(&ev)) pu->amount.to_units(p.money_scale, money);
+    if (auto* r = std::get_if<Refund>(&ev)) money = engine.order(r->order)->refunded.units;
+    if (!engine.apply(ev, fx)) {
+      ++rejected;
+    } else {
+      if (std::holds_alternative<Purchase>(ev)) spent += money;
+      if (auto* r = std::get_if<Refund>(&ev)) refunded += engine.order(r->order)->refunded.units - money;
+      for (const Effect& e : fx) {
+        switch (e.type) {
+          case EffectType::credit:
+            if (e.kind == Kind::own) own[engine.member(e.member)->tier] += e.points;
+            else if (e.kind == Kind::upline) upline[e.tier] += e.points;
+            else adjusted += e.points;
+            break;
+          case EffectType::debit:
+            if (e.kind == Kind::clawback) clawed += e.points;
+            else if (e.kind == Kind::redeem) redeemed += e.points;
+            else adjusted -= e.points;
+            break;
+          case EffectType::promoted: ++promotions; break;
+          case EffectType::reward: ++rewards; break;
+          case EffectType::placed: break;
+        }
+      }
+    }
+    if ((++events & 4095) == 0) bar.update(events);
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  bar.finish();
+  const double seconds = std::chrono::duration<double>(t1 - t0).count();
+
+  fmt::print("upline demo — plan \"{}\", seed {}\n", p.name, o.seed);
+  fmt::print("  {} members, {} purchases, {} events ({} rejected, as a live shop would see)\n\n", engine.member_count(), engine.order_count(), events, rejected);
+
+  const auto census = engine.census();
+  fmt::print("  {:<12} {:>10} {:>18} {:>18}\n", "tier", "members", "own points", "upline points");
+  std::int64_t issued = 0;
+  for (std::size_t t = 0; t < tiers; ++t) {
+    fmt::print("  {:<12} {:>10} {:>18} {:>18}\n", p.tiers[t].name, census[t], format_units(own[t], p.points_scale),
+               format_units(upline[t], p.points_scale));
+    issued += own[t] + upline[t];
+  }
+  const std::int64_t net = issued - clawed;
+  const std::int64_t net_money = spent - refunded;
+  fmt::print("\n  points issued  {} (clawed back {}, redeemed {})\n", format_units(issued, p.points_scale), format_units(clawed, p.points_scale),
+             format_units(redeemed, p.points_scale));
+  fmt::print("  money spent    {} (refunded {})\n", format_units(spent, p.money_scale), format_units(refunded, p.money_scale));
+  if (net_money > 0) {
+    // Exact: net points per net money unit, rounded half to even to 4 decimals.
+    const int256 num = int256(net) * pow10(p.money_scale) * 10'000;
+    const int256 den = int256(net_money) * pow10(p.points_scale);
+    fmt::print("  payout ratio   {} points per money unit (net of refunds)\n",
+               format_units(static_cast<std::int64_t>(round_half_even(num, den)), 4));
+  }
+  fmt::print("  promotions     {}, rewards granted {}\n\n", promotions, rewards);
+
+  // Top earners by lifetime points, ties by id.
+  std::vector<std::uint32_t> idx(engine.member_count());
+  std::iota(idx.begin(), idx.end(), 0u);
+  const std::size_t k = std::min<std::size_t>(top, idx.size());
+  std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const auto &ra = engine.record_at(a), &rb = engine.record_at(b);
+    return ra.lifetime != rb.lifetime ? ra.lifetime > rb.lifetime : ra.id < rb.id;
+  });
+  if (k > 0) {
+    fmt::print("  top {} earners\n  {:>4} {:>10} {:<10} {:>16} {:>16} {:>9}\n", k, "#", "member", "tier", "lifetime", "balance", "referrals");
+    for (std::size_t i = 0; i < k; ++i) {
+      const auto& r = engine.record_at(idx[i]);
+      fmt::print("  {:>4} {:>10} {:<10} {:>16} {:>16} {:>9}\n", i + 1, r.id, p.tiers[r.tier].name, format_units(r.lifetime, p.points_scale),
+                 format_units(r.balance, p.points_scale), r.referrals);
+    }
+  }
+  fmt::print("\n  digest  {}\n", engine.digest());
+  fmt::print("  time    {:.2f} s ({:.0f} events/s)\n", seconds, seconds > 0 ? static_cast<double>(events) / seconds : 0.0);
+  return 0;
+}
+
+}  // namespace upline::cli

@@ -1,0 +1,78 @@
+// main.cpp — the `upline` command: replay, check-plan, demo.
+#include "cli.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace upline::cli {
+
+std::optional<std::string> read_file(const std::string& path, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = path + ": cannot open: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) {
+    error = path + ": read error";
+    return std::nullopt;
+  }
+  return ss.str();
+}
+
+std::optional<unsigned long long> parse_count(const std::string& option, const std::string& value) {
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 19) {
+    std::fprintf(stderr, "upline: %s: \"%s\" is not a non-negative integer\n", option.c_str(), value.c_str());
+    return std::nullopt;
+  }
+  return std::stoull(value);
+}
+
+}  // namespace upline::cli
+
+namespace {
+
+const char* const usage =
+    "usage: upline <command> [options]\n"
+    "\n"
+    "Deterministic compensation engine for tiered-matrix loyalty plans.\n"
+    "\n"
+    "commands:\n"
+    "  replay      apply a plan and an event stream; write the state (and effects)\n"
+    "  check-plan  validate a plan and print a summary, or every fault found\n"
+    "  demo        run a seeded shop simulation on the bundled four-tier plan\n"
+    "\n"
+    "Run 'upline <command> --help' for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(usage, stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  upline::cli::Args args(argv + 2, argv + argc);
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::puts("upline 0.1.0");
+    return 0;
+  }
+  try {
+    if (cmd == "replay") return upline::cli::replay(args);
+    if (cmd == "check-plan") return upline::cli::check_plan(args);
+    if (cmd == "demo") return upline::cli::demo(args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "upline: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "upline: unknown command \"%s\"\n\n%s", cmd.c_str(), usage);
+  return 2;
+}

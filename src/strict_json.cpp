@@ -1,0 +1,121 @@
+#include "strict_json.hpp"
+
+#include <set>
+
+namespace upline::detail {
+
+namespace {
+
+// Tracks where the parser is, so that a duplicate key can be named by its path.
+struct Frame {
+  bool is_array = false;
+  std::set<std::string> keys;
+  std::string key;
+  long index = -1;
+};
+
+std::string path_of(const std::vector<Frame>& frames) {
+  std::string p;
+  for (const auto& f : frames) {
+    if (f.is_array) {
+      if (f.index >= 0) p += "[" + std::to_string(f.index) + "]";
+    } else if (!f.key.empty() || !f.keys.empty()) {
+      if (!p.empty()) p += '.';
+      p += f.key;
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+std::optional<json> parse_strict(std::string_view text, std::string& error) {
+  std::vector<Frame> frames;
+  std::string dup;
+  auto cb = [&](int /*depth*/, json::parse_event_t ev, json& parsed) -> bool {
+    switch (ev) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        if (!frames.empty() && frames.back().is_array) ++frames.back().index;
+        frames.push_back(Frame{ev == json::parse_event_t::array_start, {}, {}, -1});
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        if (!frames.empty()) frames.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        auto& f = frames.back();
+        const std::string& k = parsed.get_ref<const std::string&>();
+        if (!f.keys.insert(k).second && dup.empty()) {
+          f.key.clear();
+          std::string where = path_of(frames);
+          dup = (where.empty() ? std::string() : where + ": ") + "duplicate key \"" + k + "\"";
+        }
+        f.key = k;
+        break;
+      }
+      case json::parse_event_t::value:
+        if (!frames.empty() && frames.back().is_array) ++frames.back().index;
+        break;
+    }
+    return true;
+  };
+  json j;
+  try {
+    j = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+  } catch (const json::exception& e) {
+    error = std::string("not valid JSON: ") + e.what();
+    return std::nullopt;
+  }
+  if (!dup.empty()) {
+    error = dup;
+    return std::nullopt;
+  }
+  return j;
+}
+
+std::string_view type_name(const json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "boolean";
+  if (v.is_number()) return "number";
+  if (v.is_string()) return "string";
+  if (v.is_array()) return "array";
+  return "object";
+}
+
+std::string show(const json& v) {
+  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+std::optional<std::int64_t> read_int(const json& v, std::int64_t lo, std::int64_t hi, std::string& error) {
+  if (!v.is_number_integer()) {
+    error = "expected an integer, got " + std::string(type_name(v)) + " " + show(v);
+    return std::nullopt;
+  }
+  bool in_range;
+  std::int64_t x = 0;
+  if (v.is_number_unsigned()) {
+    auto u = v.get<std::uint64_t>();
+    in_range = u <= static_cast<std::uint64_t>(hi) && static_cast<std::int64_t>(u) >= lo;
+    x = static_cast<std::int64_t>(u);
+  } else {
+    x = v.get<std::int64_t>();
+    in_range = x >= lo && x <= hi;
+  }
+  if (!in_range) {
+    error = show(v) + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi);
+    return std::nullopt;
+  }
+  return x;
+}
+
+std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+}  // namespace upline::detail
