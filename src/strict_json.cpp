@@ -18,7 +18,11 @@ std::string path_of(const std::vector<Frame>& frames) {
   std::string p;
   for (const auto& f : frames) {
     if (f.is_array) {
-      if (f.index >= 0) p += "[" + std::to_string(f.index) + "]";
+      if (f.index >= 0) {
+        p += '[';
+        p += std::to_string(f.index);
+        p += ']';
+      }
     } else if (!f.key.empty() || !f.keys.empty()) {
       if (!p.empty()) p += '.';
       p += f.key;

@@ -119,6 +119,13 @@ class Engine {
     return view(m);
   }
 
+  /// A member's current tier index, or nullopt if unknown (cheaper than member()).
+  std::optional<std::uint32_t> tier_of(MemberId id) const noexcept {
+    std::uint32_t m = index_.find(id);
+    if (m == no_member) return std::nullopt;
+    return members_[m].tier;
+  }
+
   /// Member ids in join order.
   std::vector<MemberId> member_ids() const {
     std::vector<MemberId> ids;

@@ -138,7 +138,7 @@ int demo(const Args& args) {
       for (const Effect& e : fx) {
         switch (e.type) {
           case EffectType::credit:
-            if (e.kind == Kind::own) own[engine.member(e.member)->tier] += e.points;
+            if (e.kind == Kind::own) own[*engine.tier_of(e.member)] += e.points;
             else if (e.kind == Kind::upline) upline[e.tier] += e.points;
             else adjusted += e.points;
             break;
