@@ -257,8 +257,12 @@ std::optional<Plan> plan_from_json(const json& root, PlanFaults& faults) {
           r.fault(pp, "the first tier cannot have promotion criteria");
         } else if (r.object(*pa, pp, {"lifetime_points", "direct_referrals", "filled_levels"})) {
           PromoteAt c;
-          if (const json* lp = Reader::get(*pa, "lifetime_points"))
-            if (auto x = r.amount(*lp, pp + ".lifetime_points", p.points_scale, "points_scale")) c.lifetime_points = Points{*x};
+          // A criterion that is present but faulty still counts as present (the plan is
+          // rejected anyway), so that validate() does not also call promote_at empty.
+          if (const json* lp = Reader::get(*pa, "lifetime_points")) {
+            auto x = r.amount(*lp, pp + ".lifetime_points", p.points_scale, "points_scale");
+            c.lifetime_points = Points{x.value_or(0)};
+          }
           if (const json* dr = Reader::get(*pa, "direct_referrals")) {
             std::string dp = pp + ".direct_referrals";
             if (r.object(*dr, dp, {"count", "min_tier"})) {
@@ -275,11 +279,13 @@ std::optional<Plan> plan_from_json(const json& root, PlanFaults& faults) {
                   else d.min_tier = static_cast<std::uint32_t>(found - tier_names.begin());
                 } else ok = false;
               } else ok = false;
-              if (ok) c.direct_referrals = d;
+              c.direct_referrals = ok ? d : DirectReferrals{};
             }
           }
-          if (const json* fl = Reader::get(*pa, "filled_levels"))
-            if (auto x = r.integer(*fl, pp + ".filled_levels", 1, Plan::max_filled_levels)) c.filled_levels = static_cast<std::uint32_t>(*x);
+          if (const json* fl = Reader::get(*pa, "filled_levels")) {
+            auto x = r.integer(*fl, pp + ".filled_levels", 1, Plan::max_filled_levels);
+            c.filled_levels = static_cast<std::uint32_t>(x.value_or(1));
+          }
           if (!Reader::get(*pa, "lifetime_points") && !Reader::get(*pa, "direct_referrals") && !Reader::get(*pa, "filled_levels"))
             r.fault(pp, "needs at least one of lifetime_points, direct_referrals, filled_levels");
           t.promote_at = c;

@@ -1,0 +1,21 @@
+# Runs a command and checks its exit status and that its output (stdout + stderr) matches
+# every regular expression given, and none of the forbidden ones.
+# -DCMD="a;b;c" -DRC=n -DMATCH="re1;re2" [-DNOMATCH="re"] [-DNOFILE=path: must not exist afterwards]
+execute_process(COMMAND ${CMD} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(all "${out}${err}")
+if(NOT rc EQUAL RC)
+  message(FATAL_ERROR "exit status ${rc}, expected ${RC}; output:\n${all}")
+endif()
+foreach(re IN LISTS MATCH)
+  if(NOT all MATCHES "${re}")
+    message(FATAL_ERROR "output does not match \"${re}\":\n${all}")
+  endif()
+endforeach()
+foreach(re IN LISTS NOMATCH)
+  if(all MATCHES "${re}")
+    message(FATAL_ERROR "output matches forbidden \"${re}\":\n${all}")
+  endif()
+endforeach()
+if(DEFINED NOFILE AND EXISTS "${NOFILE}")
+  message(FATAL_ERROR "${NOFILE} was written but should not have been")
+endif()
