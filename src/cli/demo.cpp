@@ -117,7 +117,7 @@ int demo(const Args& args) {
   const Plan& p = engine.plan();
   const std::size_t tiers = p.tiers.size();
   std::vector<std::int64_t> own(tiers, 0), upline(tiers, 0);
-  std::int64_t clawed = 0, redeemed = 0, adjusted = 0;
+  std::int64_t clawed = 0, redeemed = 0;  // the simulation makes no adjustments
   std::int64_t spent = 0, refunded = 0;  // money units
   std::uint64_t promotions = 0, rewards = 0, rejected = 0, events = 0;
 
@@ -140,12 +140,10 @@ int demo(const Args& args) {
           case EffectType::credit:
             if (e.kind == Kind::own) own[*engine.tier_of(e.member)] += e.points;
             else if (e.kind == Kind::upline) upline[e.tier] += e.points;
-            else adjusted += e.points;
             break;
           case EffectType::debit:
             if (e.kind == Kind::clawback) clawed += e.points;
             else if (e.kind == Kind::redeem) redeemed += e.points;
-            else adjusted -= e.points;
             break;
           case EffectType::promoted: ++promotions; break;
           case EffectType::reward: ++rewards; break;
