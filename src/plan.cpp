@@ -175,11 +175,16 @@ std::optional<Plan> plan_from_json(const json& root, PlanFaults& faults) {
         std::string path = Reader::join("shops", it.key());
         Shop s;
         s.id = it.key();
+        // A faulty shop stays as a placeholder, so that later rules do not misreport the rest.
         if (s.id.empty() || s.id.size() > 64) {
           r.fault(path, "shop id \"" + s.id + "\" must be 1..64 bytes");
+          p.shops.push_back(std::move(s));
           continue;
         }
-        if (!r.object(*it, path, {"ratio", "min_basket"})) continue;
+        if (!r.object(*it, path, {"ratio", "min_basket"})) {
+          p.shops.push_back(std::move(s));
+          continue;
+        }
         if (const json* ratio = r.required(*it, path, "ratio"))
           if (auto x = r.rate(*ratio, path + ".ratio")) s.ratio = *x;
         if (const json* mb = Reader::get(*it, "min_basket"))
@@ -198,7 +203,11 @@ std::optional<Plan> plan_from_json(const json& root, PlanFaults& faults) {
       for (std::size_t i = 0; i < v->size(); ++i) {
         std::string path = Reader::index("history", i);
         const json& b = (*v)[i];
-        if (!r.object(b, path, {"orders", "multiplier"})) continue;
+        if (!r.object(b, path, {"orders", "multiplier"})) {
+          // Placeholder keeping the indices of the bands after it (ordered after its predecessor).
+          p.history.push_back(HistoryBand{p.history.empty() ? 0 : p.history.back().orders + 1, Rate{Rate::one}});
+          continue;
+        }
         HistoryBand band;
         if (const json* o = r.required(b, path, "orders"))
           if (auto x = r.integer(*o, path + ".orders", 0, INT64_MAX)) band.orders = static_cast<std::uint64_t>(*x);
@@ -224,8 +233,10 @@ std::optional<Plan> plan_from_json(const json& root, PlanFaults& faults) {
     for (std::size_t i = 0; i < tiers->size(); ++i) {
       std::string path = Reader::index("tiers", i);
       const json& tj = (*tiers)[i];
-      if (!r.object(tj, path, {"name", "width", "fill", "accrual", "upline_multiplier", "rates", "promote_at", "benefits"}))
+      if (!r.object(tj, path, {"name", "width", "fill", "accrual", "upline_multiplier", "rates", "promote_at", "benefits"})) {
+        p.tiers.emplace_back();  // placeholder: keeps the indices of the tiers after it
         continue;
+      }
       Tier t;
       if (const json* n = r.required(tj, path, "name"))
         if (auto s = r.string(*n, path + ".name")) t.name = *s;
@@ -315,7 +326,10 @@ std::optional<Plan> plan_from_json(const json& root, PlanFaults& faults) {
       for (std::size_t i = 0; i < v->size(); ++i) {
         std::string path = Reader::index("rewards", i);
         const json& rj = (*v)[i];
-        if (!r.object(rj, path, {"id", "lifetime_points"})) continue;
+        if (!r.object(rj, path, {"id", "lifetime_points"})) {
+          p.rewards.emplace_back();  // placeholder: keeps the indices of the rewards after it
+          continue;
+        }
         Reward rw;
         if (const json* id = r.required(rj, path, "id"))
           if (auto s = r.string(*id, path + ".id")) rw.id = *s;
@@ -340,9 +354,45 @@ std::optional<Plan> plan_from_json(const json& root, PlanFaults& faults) {
 
 }  // namespace detail
 
+namespace {
+
+// Structural UTF-8 check: lead byte, then the right number of continuation bytes.
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t extra;
+    if (c < 0x80) extra = 0;
+    else if ((c >> 5) == 0x6) extra = 1;
+    else if ((c >> 4) == 0xE) extra = 2;
+    else if ((c >> 3) == 0x1E) extra = 3;
+    else return false;
+    if (extra > s.size() - i - 1) return false;
+    for (std::size_t k = 1; k <= extra; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 PlanFaults Plan::validate() const {
   PlanFaults out;
   auto fault = [&](const std::string& path, const std::string& msg) { out.faults.push_back(path + ": " + msg); };
+  auto utf8 = [&](const std::string& path, const std::string& v) {
+    if (!valid_utf8(v)) fault(path, "is not valid UTF-8");
+  };
+  utf8("name", name);
+  for (const auto& s : shops) utf8("shops." + s.id, s.id);
+  for (std::size_t i = 0; i < tiers.size(); ++i) {
+    utf8("tiers[" + std::to_string(i) + "].name", tiers[i].name);
+    for (const auto& [k, v] : tiers[i].benefits) {
+      utf8("tiers[" + std::to_string(i) + "].benefits", k);
+      utf8("tiers[" + std::to_string(i) + "].benefits." + k, v);
+    }
+  }
+  for (std::size_t i = 0; i < rewards.size(); ++i) utf8("rewards[" + std::to_string(i) + "].id", rewards[i].id);
   auto check_rate = [&](Rate r, const std::string& path) {
     if (r.micros < 0 || r.micros > Rate::max) fault(path, "\"" + format_units(r.micros, 6) + "\" is outside 0..1000");
   };
@@ -424,7 +474,7 @@ std::string Plan::canonical_json() const {
   j["shops"] = shops_j;
   json hist = json::array();
   for (const auto& b : history) hist.push_back({{"orders", b.orders}, {"multiplier", format_rate(b.multiplier)}});
-  j["history"] = hist;
+  if (!history.empty()) j["history"] = hist;
   json tiers_j = json::array();
   for (const auto& t : tiers) {
     json tj = {{"name", t.name}, {"width", t.width}, {"fill", std::string(fill_name(t.fill))},

@@ -33,7 +33,8 @@ Event Simulation::next(const Engine& engine) {
     const std::uint64_t order = pending_.front();
     pending_.erase(pending_.begin());
     Refund r{order_id(order), std::nullopt, at};
-    if (rng_.chance(1, 3)) r.amount = Decimal::from_units(100, engine.plan().money_scale);  // a partial refund of 1.00
+    const int ms = engine.plan().money_scale;
+    if (rng_.chance(1, 3)) r.amount = Decimal::from_units(pow10(ms), ms);  // a partial refund of 1 money unit
     return r;
   }
 

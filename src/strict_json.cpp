@@ -23,7 +23,7 @@ std::string path_of(const std::vector<Frame>& frames) {
         p += std::to_string(f.index);
         p += ']';
       }
-    } else if (!f.key.empty() || !f.keys.empty()) {
+    } else if (!f.key.empty()) {
       if (!p.empty()) p += '.';
       p += f.key;
     }

@@ -182,6 +182,17 @@ class Engine {
   /// Reward ids are interned the first time a plan names them; indices never change.
   const std::string& reward_name(std::uint32_t r) const noexcept { return reward_names_[r]; }
 
+  /// How many reward ids have been interned (valid indices for reward_name).
+  std::size_t reward_count() const noexcept { return reward_names_.size(); }
+  /// The index of the i-th reward granted to a member (grant order), or nullopt.
+  std::optional<std::uint32_t> reward_index(MemberId id, std::size_t i) const {
+    std::uint32_t m = index_.find(id);
+    if (m == no_member) return std::nullopt;
+    auto it = rewards_of_.find(m);
+    if (it == rewards_of_.end() || i >= it->second.size()) return std::nullopt;
+    return it->second[i];
+  }
+
   /// SHA-256 of the canonical state (docs/DIGEST.md), as 64 hex digits.
   std::string digest() const;
 
@@ -205,6 +216,10 @@ class Engine {
     std::uint32_t member;
     std::int64_t points;
     Time at;
+  };
+  struct PlanRecord {
+    std::string actor;
+    Time at;  // applied time
   };
   struct AdjustRecord {
     std::uint32_t member;
@@ -467,6 +482,7 @@ class Engine {
   std::unordered_set<std::string> refs_;
   std::vector<RedeemRecord> redemptions_;
   std::vector<AdjustRecord> adjustments_;
+  std::vector<PlanRecord> plan_changes_;  // who changed the plan, when (the plan itself is plan_)
 
   Time clock_ = 0;
   std::uint64_t applied_ = 0;
@@ -705,6 +721,7 @@ inline Rejection Engine::handle(const PlanChange& e, std::vector<Effect>& fx) {
 
   // Commit.
   advance_clock(e.at);
+  plan_changes_.push_back(PlanRecord{e.actor, applied_time(e.at)});
   install_plan(e.plan);
   for (std::uint32_t m = 0; m < members_.size(); ++m) enqueue(m);
   settle(fx);
@@ -770,6 +787,11 @@ inline std::string Engine::digest() const {
       w.str(a.actor);
       w.str(a.reason);
       w.i64(a.at);
+    }
+    w.u64(plan_changes_.size());
+    for (const PlanRecord& p : plan_changes_) {
+      w.str(p.actor);
+      w.i64(p.at);
     }
   }
   return h.hex_final();

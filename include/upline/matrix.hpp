@@ -7,11 +7,14 @@
 //   is (n-1)/width and its position (n-1) mod width. Only node → member is stored (4 bytes/node);
 //   placing costs O(1).
 // under_sponsor: a new node goes to the first free position, in breadth-first order, of the subtree
-//   rooted at a given node (SPEC §5). Each node stores its parent, position, children, the number
-//   of nodes below it and `full_depth` — how many levels below it are completely occupied. The
+//   rooted at a given node (SPEC §5). Each node stores its parent, position, children and
+//   `full_depth` — how many levels below it are completely occupied. The
 //   first free position in breadth-first order is found by descending from the subtree root to the
 //   first non-full level, always into the leftmost child whose subtree is not full down to that
-//   level: O(depth × width) instead of a scan of the subtree.
+//   level: O(D × width), D the depth of the first non-full level below the subtree root, instead
+//   of a scan of the subtree. Updating full_depth stops at the first ancestor it does not change
+//   (a node with a free position has full_depth 0), so a long sponsor chain costs O(1) per join.
+//   below() walks the subtree (O(size)); it is a query, never on the event path.
 #pragma once
 
 #include "upline/plan.hpp"
@@ -68,7 +71,6 @@ class Matrix {
       std::uint32_t pos = children_count(p);
       push_tree_node(p, pos);
       children_[static_cast<std::size_t>(p) * width_ + pos] = n;
-      for (Node a = p; a != none; a = parent_[a]) ++below_[a];
       for (Node a = p; a != none; a = parent_[a]) {
         std::uint8_t fd = compute_full_depth(a);
         if (fd == full_depth_[a]) break;
@@ -93,9 +95,21 @@ class Matrix {
     return true;
   }
 
-  /// Number of nodes below `n` (all depths).
-  std::uint64_t below(Node n) const noexcept {
-    if (fill_ == Fill::under_sponsor) return below_[n];
+  /// Number of nodes below `n` (all depths). O(log n) for breadth_first, O(subtree) otherwise.
+  std::uint64_t below(Node n) const {
+    if (fill_ == Fill::under_sponsor) {
+      std::uint64_t total = 0;
+      std::vector<Node> stack{n};
+      while (!stack.empty()) {
+        const std::size_t base = static_cast<std::size_t>(stack.back()) * width_;
+        stack.pop_back();
+        for (std::uint32_t p = 0; p < width_ && children_[base + p] != none; ++p) {
+          ++total;
+          stack.push_back(children_[base + p]);
+        }
+      }
+      return total;
+    }
     const std::uint64_t count = member_.size();
     std::uint64_t lo = n, hi = n, total = 0;
     for (;;) {
@@ -151,7 +165,6 @@ class Matrix {
     parent_.push_back(parent);
     position_.push_back(static_cast<std::uint8_t>(pos));
     full_depth_.push_back(0);
-    below_.push_back(0);
     children_.resize(children_.size() + width_, none);
   }
 
@@ -164,7 +177,6 @@ class Matrix {
   std::vector<Node> parent_;
   std::vector<std::uint8_t> position_;
   std::vector<std::uint8_t> full_depth_;
-  std::vector<std::uint32_t> below_;
   std::vector<Node> children_;  // node*width + position → child node or none
 };
 

@@ -67,7 +67,8 @@ struct Reward {
   Points lifetime_points;
 };
 
-/// The outcome of Plan::parse or Plan::validate: every fault found, in document order.
+/// The outcome of Plan::parse or Plan::validate: every fault found — type and syntax faults
+/// first, in document order, then the rules between fields (ranges, uniqueness, ordering).
 struct PlanFaults {
   std::vector<std::string> faults;
   bool ok() const noexcept { return faults.empty(); }

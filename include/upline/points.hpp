@@ -208,7 +208,10 @@ inline std::int64_t proportion(std::int64_t c, std::int64_t part, std::int64_t w
 
 /// Checked int64 addition: false (and `out` untouched) on overflow.
 inline bool checked_add(std::int64_t a, std::int64_t b, std::int64_t& out) noexcept {
-  return !__builtin_add_overflow(a, b, &out);
+  std::int64_t sum;
+  if (__builtin_add_overflow(a, b, &sum)) return false;
+  out = sum;
+  return true;
 }
 
 }  // namespace upline

@@ -16,7 +16,7 @@ int demo(const Args& args);
 /// Reads a whole file; nullopt (with `error` naming the path and the reason) when it cannot.
 std::optional<std::string> read_file(const std::string& path, std::string& error);
 
-/// Parses a non-negative integer option value; prints an error naming the option when invalid.
+/// Parses an integer in 0..2^64-1; prints an error starting with `option` when invalid.
 std::optional<unsigned long long> parse_count(const std::string& option, const std::string& value);
 
 }  // namespace upline::cli

@@ -67,25 +67,23 @@ int demo(const Args& args) {
       progress = false;
       continue;
     }
-    if (i + 1 >= args.size()) {
-      std::fprintf(stderr, "upline demo: unknown option or missing value: \"%s\"\n\n%s", a.c_str(), demo_usage);
-      return 2;
-    }
-    const std::string& v = args[++i];
-    if (a == "--plan") {
-      plan_path = v;
-      continue;
-    }
-    auto n = parse_count(a, v);
-    if (!n) return 2;
-    if (a == "--members") o.members = *n;
-    else if (a == "--purchases") o.purchases = *n;
-    else if (a == "--seed") o.seed = *n;
-    else if (a == "--top") top = *n;
-    else {
+    std::uint64_t* count = a == "--members" ? &o.members : a == "--purchases" ? &o.purchases : a == "--seed" ? &o.seed : a == "--top" ? &top : nullptr;
+    if (!count && a != "--plan") {
       std::fprintf(stderr, "upline demo: unknown option \"%s\"\n\n%s", a.c_str(), demo_usage);
       return 2;
     }
+    if (i + 1 >= args.size()) {
+      std::fprintf(stderr, "upline demo: %s needs a value\n", a.c_str());
+      return 2;
+    }
+    const std::string& v = args[++i];
+    if (!count) {
+      plan_path = v;
+      continue;
+    }
+    auto n = parse_count("upline demo: " + a, v);
+    if (!n) return 2;
+    *count = *n;
   }
   if (o.members < 1) {
     std::fputs("upline demo: --members must be at least 1\n", stderr);
@@ -128,7 +126,11 @@ int demo(const Args& args) {
   while (!sim.done()) {
     Event ev = sim.next(engine);
     std::int64_t money = 0;  // purchase amount, or what the order had refunded before
-    if (auto* pu = std::get_if<Purchase>(&ev)) pu->amount.to_units(p.money_scale, money);
+    std::uint32_t buyer_tier = 0;  // own points count under the tier held when buying
+    if (auto* pu = std::get_if<Purchase>(&ev)) {
+      pu->amount.to_units(p.money_scale, money);
+      buyer_tier = engine.tier_of(pu->member).value_or(0);
+    }
     if (auto* r = std::get_if<Refund>(&ev)) money = engine.order(r->order)->refunded.units;
     if (!engine.apply(ev, fx)) {
       ++rejected;
@@ -138,7 +140,7 @@ int demo(const Args& args) {
       for (const Effect& e : fx) {
         switch (e.type) {
           case EffectType::credit:
-            if (e.kind == Kind::own) own[*engine.tier_of(e.member)] += e.points;
+            if (e.kind == Kind::own) own[buyer_tier] += e.points;
             else if (e.kind == Kind::upline) upline[e.tier] += e.points;
             break;
           case EffectType::debit:

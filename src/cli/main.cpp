@@ -25,8 +25,9 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
 }
 
 std::optional<unsigned long long> parse_count(const std::string& option, const std::string& value) {
-  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 19) {
-    std::fprintf(stderr, "upline: %s: \"%s\" is not a non-negative integer\n", option.c_str(), value.c_str());
+  const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || value.size() > 20 || (value.size() == 20 && value > "18446744073709551615")) {
+    std::fprintf(stderr, "%s: \"%s\" is not an integer in 0..18446744073709551615\n", option.c_str(), value.c_str());
     return std::nullopt;
   }
   return std::stoull(value);
@@ -70,8 +71,8 @@ int main(int argc, char** argv) {
     if (cmd == "check-plan") return upline::cli::check_plan(args);
     if (cmd == "demo") return upline::cli::demo(args);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "upline: %s\n", e.what());
-    return 1;
+    std::fprintf(stderr, "upline: internal error: %s\n", e.what());
+    return 3;  // distinct from 1 (invalid plan) and 2 (usage, I/O)
   }
   std::fprintf(stderr, "upline: unknown command \"%s\"\n\n%s", cmd.c_str(), usage);
   return 2;

@@ -1,0 +1,750 @@
+"""upline — a deterministic compensation engine for loyalty and network-marketing shops.
+
+An :class:`Engine` is built from a plan (a dict, JSON text, or the path of a JSON file) and
+applies events in order: members join under a sponsor, buy, get refunds, redeem points, are
+adjusted, suspended, reactivated, and the plan itself may change. Each accepted event returns the
+*effects* the host must book, in the order the specification gives them; the same plan and events
+give the same effects, state and :meth:`Engine.digest` on every machine::
+
+    import upline
+    engine = upline.Engine("examples/plans/four-tier.json")
+    engine.join(1)
+    engine.join(2, sponsor=1)
+    engine.purchase("order-1", member=2, shop="main", amount="49.90")
+    # (Credit(member=2, points=Decimal('49.90'), kind='own'),
+    #  Credit(member=1, points=Decimal('2.50'), kind='upline', tier='bronze', level=1))
+
+Rules this package follows everywhere:
+
+* **Single calls raise, bulk calls report.** ``join``, ``purchase``, ``refund``, ``redeem``,
+  ``adjust``, ``suspend``, ``reactivate``, ``change_plan`` and ``apply`` return a tuple of effects
+  or raise a :class:`Rejected` subclass named after the specification's code
+  (``duplicate_order`` → :class:`DuplicateOrder`, ``insufficient_points`` →
+  :class:`InsufficientPoints`, …) with ``.code`` and ``.message``. :meth:`Engine.apply_many` never
+  raises for a rejection: it returns one :class:`Result` per event (``.code``, ``.message``,
+  ``.effects``, ``.ok``) and goes on, as a replay of a recorded stream must. Either way a rejected
+  event changes nothing and is counted in :attr:`Engine.rejected`.
+* **Amounts are exact.** Money and points are :class:`decimal.Decimal` in every answer. As input,
+  an amount may be a ``Decimal``, a ``str`` (``"12.50"``) or an ``int``; a ``float`` raises
+  :class:`TypeError`, because a float is not the decimal it prints as. A value with more decimals
+  than the plan's scale is rejected (:class:`InvalidAmount`), never rounded.
+* **Types are checked where Python gives them, values where the engine does.** A typed call with a
+  wrong Python type (a ``str`` member id, a ``float`` amount) raises :class:`TypeError`; a value of
+  the right type that breaks a rule (member id 0, a duplicate order) is a :class:`Rejected`. An
+  event given as a dict or JSON text (``apply``, ``apply_many``) is checked by the engine like a
+  line of a replay file (a missing field or a number where a decimal string belongs is
+  :class:`InvalidEvent`), except that a ``Decimal`` anywhere and an ``int`` ``amount`` or
+  ``points`` become decimal strings, and a ``float`` anywhere raises :class:`TypeError`.
+* **Effects and members are values**: frozen dataclasses (:class:`Credit`, :class:`Debit`,
+  :class:`Placed`, :class:`Promoted`, :class:`Reward`, :class:`Member`, :class:`Order`).
+* **Threads**: an Engine may be shared between threads; its calls are serialised.
+  :meth:`Engine.apply_many` and :meth:`Engine.columns` release the GIL while they work, so other
+  Python threads run meanwhile.
+
+The compiled core is the private module ``_upline``; this package is its only supported interface.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import Any, ClassVar, Iterable, Literal, Mapping, Union
+
+try:
+    from . import _upline  # installed: the module lives in the package
+except ImportError as _packaged_error:  # the CMake build tree: a top-level module on PYTHONPATH
+    try:
+        import _upline  # type: ignore[no-redef]
+    except ImportError:
+        raise _packaged_error from None
+
+__all__ = [
+    "Engine",
+    "Result",
+    "Effect",
+    "Credit",
+    "Debit",
+    "Placed",
+    "Promoted",
+    "Reward",
+    "Member",
+    "Node",
+    "Order",
+    "Rejected",
+    "InvalidEvent",
+    "InvalidPlan",
+    "IncompatiblePlan",
+    "MemberExists",
+    "SponsorRequired",
+    "UnknownSponsor",
+    "DuplicateOrder",
+    "UnknownMember",
+    "UnknownShop",
+    "InvalidAmount",
+    "UnknownOrder",
+    "RefundExceedsOrder",
+    "RefundWindowClosed",
+    "DuplicateRef",
+    "InsufficientPoints",
+    "Overflow",
+    "CODES",
+    "four_tier_plan",
+]
+
+#: The library's version (the C++ core's UPLINE_VERSION_STRING).
+__version__: str = _upline.version
+
+#: Every rejection code the engine can answer, in the order of their numeric values.
+CODES: tuple[str, ...] = tuple(_upline.codes())
+
+_INT64_MAX = (1 << 63) - 1
+
+# ---- rejections -----------------------------------------------------------------------------
+
+
+class Rejected(Exception):
+    """An event the engine rejected; nothing changed.
+
+    ``code`` is the specification's code (``"duplicate_order"``…) and ``message`` names the field,
+    the value and the rule. Each code has its own subclass (:class:`DuplicateOrder`…), so
+    ``except upline.InsufficientPoints`` catches exactly that; :meth:`for_code` builds the right
+    one.
+    """
+
+    #: The code of this class's rejections ("" for the base class, which may carry any code).
+    CODE: ClassVar[str] = ""
+
+    code: str
+    message: str
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}" if self.message else self.code
+
+    @staticmethod
+    def for_code(code: str, message: str) -> Rejected:
+        """The exception for ``code``: its subclass, or :class:`Rejected` for a code this package
+        does not know."""
+        return _REJECTIONS.get(code, Rejected)(code, message)
+
+
+class InvalidEvent(Rejected):
+    """``invalid_event``: a structural fault (missing or extra field, wrong type, id out of range, empty actor)."""
+
+    CODE = "invalid_event"
+
+
+class InvalidPlan(Rejected, ValueError):
+    """``invalid_plan``: a plan breaks a rule of the specification; the message names every fault.
+
+    Raised by :class:`Engine` for the initial plan and by :meth:`Engine.change_plan`; it is also a
+    :class:`ValueError`.
+    """
+
+    CODE = "invalid_plan"
+
+
+class IncompatiblePlan(Rejected):
+    """``incompatible_plan``: a new plan removes, renames or reorders tiers, changes a width, a fill or a scale."""
+
+    CODE = "incompatible_plan"
+
+
+class MemberExists(Rejected):
+    """``member_exists``: the member has already joined."""
+
+    CODE = "member_exists"
+
+
+class SponsorRequired(Rejected):
+    """``sponsor_required``: every member but the first needs a sponsor."""
+
+    CODE = "sponsor_required"
+
+
+class UnknownSponsor(Rejected):
+    """``unknown_sponsor``: the sponsor is not a member."""
+
+    CODE = "unknown_sponsor"
+
+
+class DuplicateOrder(Rejected):
+    """``duplicate_order``: the order id was already accepted."""
+
+    CODE = "duplicate_order"
+
+
+class UnknownMember(Rejected):
+    """``unknown_member``: the member is not a member."""
+
+    CODE = "unknown_member"
+
+
+class UnknownShop(Rejected):
+    """``unknown_shop``: the shop is not a shop of the plan in force."""
+
+    CODE = "unknown_shop"
+
+
+class InvalidAmount(Rejected):
+    """``invalid_amount``: not a decimal, more decimals than the scale, out of range, or not > 0."""
+
+    CODE = "invalid_amount"
+
+
+class UnknownOrder(Rejected):
+    """``unknown_order``: no accepted order has this id."""
+
+    CODE = "unknown_order"
+
+
+class RefundExceedsOrder(Rejected):
+    """``refund_exceeds_order``: more than what is left of the order (or nothing is left)."""
+
+    CODE = "refund_exceeds_order"
+
+
+class RefundWindowClosed(Rejected):
+    """``refund_window_closed``: the plan's refund window for the order has closed."""
+
+    CODE = "refund_window_closed"
+
+
+class DuplicateRef(Rejected):
+    """``duplicate_ref``: the redemption ref was already used."""
+
+    CODE = "duplicate_ref"
+
+
+class InsufficientPoints(Rejected):
+    """``insufficient_points``: the redemption exceeds the member's balance."""
+
+    CODE = "insufficient_points"
+
+
+class Overflow(Rejected):
+    """``overflow``: an amount, a credit or a resulting balance would leave int64."""
+
+    CODE = "overflow"
+
+
+_REJECTIONS: dict[str, type[Rejected]] = {
+    cls.CODE: cls
+    for cls in (
+        InvalidEvent,
+        InvalidPlan,
+        IncompatiblePlan,
+        MemberExists,
+        SponsorRequired,
+        UnknownSponsor,
+        DuplicateOrder,
+        UnknownMember,
+        UnknownShop,
+        InvalidAmount,
+        UnknownOrder,
+        RefundExceedsOrder,
+        RefundWindowClosed,
+        DuplicateRef,
+        InsufficientPoints,
+        Overflow,
+    )
+}
+
+# ---- effects --------------------------------------------------------------------------------
+
+
+class Effect:
+    """Base of the effects an accepted event produces (:class:`Credit`, :class:`Debit`,
+    :class:`Placed`, :class:`Promoted`, :class:`Reward`). Every effect has ``member``."""
+
+    __slots__ = ()
+    #: The specification's ``type`` of the effect.
+    TYPE: ClassVar[str] = ""
+    member: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The effect in the specification's JSON shape (§9): ``type`` first, points as strings."""
+        d: dict[str, Any] = {"type": self.TYPE}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get("optional"):
+                continue
+            d[f.metadata.get("key", f.name)] = format(value, "f") if isinstance(value, Decimal) else value
+        return d
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get("optional"):
+                continue
+            parts.append(f"{f.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+_OPTIONAL = {"optional": True}
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Credit(Effect):
+    """Points added to ``member``'s balance and lifetime.
+
+    ``kind`` is ``"own"`` (the buyer's purchase), ``"upline"`` (paid through the ``tier`` matrix
+    from ``level`` levels below) or ``"adjust"``; ``tier`` and ``level`` are None unless upline.
+    """
+
+    TYPE: ClassVar[str] = "credit"
+    member: int
+    points: Decimal
+    kind: Literal["own", "upline", "adjust"]
+    tier: str | None = field(default=None, metadata=_OPTIONAL)
+    level: int | None = field(default=None, metadata=_OPTIONAL)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Debit(Effect):
+    """Points removed (``points`` > 0): ``"redeem"`` (balance only), ``"clawback"`` or ``"adjust"``
+    (balance and lifetime)."""
+
+    TYPE: ClassVar[str] = "debit"
+    member: int
+    points: Decimal
+    kind: Literal["redeem", "clawback", "adjust"]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Placed(Effect):
+    """``member`` got a node in ``tier``'s matrix: child ``position`` of ``parent`` (None: the root)."""
+
+    TYPE: ClassVar[str] = "placed"
+    member: int
+    tier: str
+    parent: int | None
+    position: int
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Promoted(Effect):
+    """``member`` rose from tier ``from_tier`` to ``to_tier`` (the specification's ``from``/``to``)."""
+
+    TYPE: ClassVar[str] = "promoted"
+    member: int
+    from_tier: str = field(metadata={"key": "from"})
+    to_tier: str = field(metadata={"key": "to"})
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Reward(Effect):
+    """``member`` was granted the reward ``reward`` (its id in the plan)."""
+
+    TYPE: ClassVar[str] = "reward"
+    member: int
+    reward: str
+
+
+def _effect(d: dict[str, Any]) -> Effect:
+    t = d["type"]
+    if t == "credit":
+        return Credit(d["member"], Decimal(d["points"]), d["kind"], d.get("tier"), d.get("level"))
+    if t == "debit":
+        return Debit(d["member"], Decimal(d["points"]), d["kind"])
+    if t == "placed":
+        return Placed(d["member"], d["tier"], d["parent"], d["position"])
+    if t == "promoted":
+        return Promoted(d["member"], d["from"], d["to"])
+    if t == "reward":
+        return Reward(d["member"], d["reward"])
+    raise AssertionError(f"unknown effect type {t!r}")  # the core and this package disagree
+
+
+# ---- results and state ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of one event of :meth:`Engine.apply_many`.
+
+    ``code`` is ``"ok"`` or the rejection code, ``message`` explains a rejection (empty when
+    accepted) and ``effects`` is empty for a rejection.
+    """
+
+    code: str
+    message: str
+    effects: tuple[Effect, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when the event was accepted."""
+        return self.code == "ok"
+
+    def raise_for_rejection(self) -> None:
+        """Raises the :class:`Rejected` subclass for this result's code, if it is a rejection."""
+        if self.code != "ok":
+            raise Rejected.for_code(self.code, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A member's node in one tier's matrix: child ``position`` of ``parent`` (None: the root)."""
+
+    tier: str
+    parent: int | None
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A copy of a member's state.
+
+    ``tier`` is the current tier's name, ``status`` ``"active"`` or ``"suspended"``; ``balance``
+    (spendable) and ``lifetime`` (for promotions and rewards) are exact Decimals at the plan's
+    points scale; ``orders`` counts accepted purchases, ``referrals`` members sponsored directly;
+    ``nodes`` holds one :class:`Node` per tier from the lowest to the current one; ``rewards`` the
+    reward ids in grant order; ``benefits`` the current plan's benefits of the member's tier (a
+    fresh dict: the Member is a snapshot, changing it changes nothing in the engine).
+    """
+
+    id: int
+    sponsor: int | None
+    tier: str
+    status: Literal["active", "suspended"]
+    balance: Decimal
+    lifetime: Decimal
+    orders: int
+    referrals: int
+    nodes: tuple[Node, ...]
+    rewards: tuple[str, ...]
+    benefits: dict[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An accepted order: ``amount`` and ``refunded`` so far (exact Decimals at the money scale),
+    ``at`` its applied time."""
+
+    id: str
+    member: int
+    shop: str
+    amount: Decimal
+    refunded: Decimal
+    at: int
+
+
+# ---- input conversion -------------------------------------------------------------------------
+
+Amount = Union[Decimal, str, int]
+PlanSource = Union[Mapping[str, Any], str, "os.PathLike[str]"]
+
+
+def _decimal_text(d: Decimal) -> str:
+    # Plain notation ("100", not "1E+2"); NaN and infinities pass as text for the engine to refuse.
+    return format(d, "f") if d.is_finite() else str(d)
+
+
+def _amount(value: object, name: str) -> str:
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: expected a decimal.Decimal, str or int, got bool")
+    if isinstance(value, float):
+        raise TypeError(f"{name}: floats are not exact; pass a decimal.Decimal, a str or an int (got {value!r})")
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"{name}: expected a decimal.Decimal, str or int, got {type(value).__name__}")
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
+    return value
+
+
+def _jsonable(value: object, path: str) -> Any:
+    """A JSON-ready copy: Decimals become plain decimal strings; floats raise TypeError."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        raise TypeError(f"{path}: floats are not exact; pass a decimal.Decimal or a str (got {value!r})")
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{path}: keys must be str, got {type(k).__name__} {k!r}")
+            out[k] = _jsonable(v, f"{path}.{k}" if path else k)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    raise TypeError(f"{path}: {type(value).__name__} is not JSON data")
+
+
+def _plan_text(plan: object) -> str:
+    """Plan JSON text from a mapping, JSON text, or the path of a file (str or os.PathLike)."""
+    if isinstance(plan, Mapping):
+        return json.dumps(_jsonable(plan, ""), ensure_ascii=False)
+    if isinstance(plan, str) and plan.lstrip().startswith("{"):
+        return plan
+    if isinstance(plan, (str, os.PathLike)):
+        with open(plan, encoding="utf-8") as f:
+            return f.read()
+    raise TypeError(f"plan: expected a dict, JSON text or a path, got {type(plan).__name__}")
+
+
+def _event_text(event: object, where: str = "event") -> str:
+    """JSON text for an event given as a mapping (converted as the module docstring says) or as JSON text."""
+    if isinstance(event, str):
+        return event
+    if isinstance(event, Mapping):
+        d = dict(event)
+        for key in ("amount", "points"):
+            v = d.get(key)
+            if isinstance(v, (int, Decimal, float)) and not isinstance(v, bool):
+                d[key] = _amount(v, f"{where}.{key}")
+        return json.dumps(_jsonable(d, where), ensure_ascii=False)
+    raise TypeError(f"{where}: expected a dict or JSON text, got {type(event).__name__}")
+
+
+def _tier_index(tiers: list[str], tier: str | int) -> int:
+    if isinstance(tier, bool) or not isinstance(tier, (str, int)):
+        raise TypeError(f"tier: expected a tier name or index, got {type(tier).__name__}")
+    if isinstance(tier, str):
+        try:
+            return tiers.index(tier)
+        except ValueError:
+            raise ValueError(f"tier: {tier!r} is not a tier of the plan ({', '.join(tiers)})") from None
+    if not 0 <= tier < len(tiers):
+        raise ValueError(f"tier: {tier} is out of range 0..{len(tiers) - 1}")
+    return tier
+
+
+def _member_id(member: object) -> int | None:
+    """The id if it can name a member, None if it is an int no member can have."""
+    if isinstance(member, bool) or not isinstance(member, int):
+        raise TypeError(f"member: expected an int, got {type(member).__name__}")
+    return member if 1 <= member <= _INT64_MAX else None
+
+
+# ---- the engine -------------------------------------------------------------------------------
+
+
+class Engine:
+    """The state machine: a plan plus the events applied so far.
+
+    ``plan`` is a dict (Decimals allowed, floats refused), JSON text, or the path of a JSON file
+    (``str`` or :class:`os.PathLike`). An invalid plan raises :class:`InvalidPlan` naming every
+    fault. See the module docstring for the rules on rejections, amounts and threads.
+    """
+
+    __slots__ = ("_core",)
+
+    def __init__(self, plan: PlanSource) -> None:
+        text = _plan_text(plan)
+        try:
+            self._core = _upline.Engine(text)
+        except ValueError as e:
+            message = str(e)
+            prefix = "invalid_plan: "
+            raise InvalidPlan("invalid_plan", message[len(prefix):] if message.startswith(prefix) else message) from None
+
+    def __repr__(self) -> str:
+        c = self._core
+        return f"<upline.Engine plan={c.plan_name!r} members={c.member_count} applied={c.applied} rejected={c.rejected}>"
+
+    # ---- events -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _effects(answer: tuple[str, str, list[dict[str, Any]]]) -> tuple[Effect, ...]:
+        code, message, effects = answer
+        if code != "ok":
+            raise Rejected.for_code(code, message)
+        return tuple(_effect(d) for d in effects)
+
+    def join(self, member: int, sponsor: int | None = None, at: int = 0) -> tuple[Effect, ...]:
+        """``member`` joins under ``sponsor`` (None only for the very first member) at time ``at``
+        (ms since the epoch). Returns the effects: its placement, then promotions and rewards."""
+        return self._effects(self._core.join(member, sponsor, at))
+
+    def purchase(self, order: str, member: int, shop: str, amount: Amount, at: int = 0) -> tuple[Effect, ...]:
+        """``member`` buys for ``amount`` (money, > 0) in ``shop``; ``order`` is unique forever.
+        Returns the credits (own, then upline per tier and level), then promotions and rewards."""
+        return self._effects(self._core.purchase(_text(order, "order"), member, _text(shop, "shop"), _amount(amount, "amount"), at))
+
+    def refund(self, order: str, amount: Amount | None = None, at: int = 0) -> tuple[Effect, ...]:
+        """Refunds ``amount`` of ``order`` (None: the rest). Returns the clawback debits."""
+        return self._effects(self._core.refund(_text(order, "order"), None if amount is None else _amount(amount, "amount"), at))
+
+    def redeem(self, member: int, points: Amount, ref: str, at: int = 0) -> tuple[Effect, ...]:
+        """``member`` spends ``points`` (> 0, at most its balance); ``ref`` is unique forever."""
+        return self._effects(self._core.redeem(member, _amount(points, "points"), _text(ref, "ref"), at))
+
+    def adjust(self, member: int, points: Amount, actor: str, reason: str, at: int = 0) -> tuple[Effect, ...]:
+        """Adds signed, non-zero ``points`` to ``member``'s balance and lifetime (an audited manual
+        correction by ``actor`` for ``reason``). A positive adjustment may promote and reward."""
+        return self._effects(self._core.adjust(member, _amount(points, "points"), _text(actor, "actor"), _text(reason, "reason"), at))
+
+    def suspend(self, member: int, at: int = 0) -> tuple[Effect, ...]:
+        """Suspends ``member``: it earns nothing and is not promoted until reactivated."""
+        return self._effects(self._core.suspend(member, at))
+
+    def reactivate(self, member: int, at: int = 0) -> tuple[Effect, ...]:
+        """Reactivates ``member``; promotions and rewards it qualifies for follow at once."""
+        return self._effects(self._core.reactivate(member, at))
+
+    def change_plan(self, plan: PlanSource, actor: str, at: int = 0) -> tuple[Effect, ...]:
+        """Puts ``plan`` (dict, JSON text or path) in force from now on. Raises :class:`InvalidPlan`
+        or :class:`IncompatiblePlan`; returns the promotions and rewards the new plan causes."""
+        return self._effects(self._core.change_plan(_plan_text(plan), _text(actor, "actor"), at))
+
+    def apply(self, event: Mapping[str, Any] | str) -> tuple[Effect, ...]:
+        """Applies one event given as a dict (or JSON text) with ``"type"`` and the specification's
+        fields, e.g. ``{"type": "purchase", "order": "o-1", "member": 7, "shop": "main",
+        "amount": "10.00", "at": 0}``. Returns the effects or raises :class:`Rejected`."""
+        return self._effects(self._core.apply_json(_event_text(event)))
+
+    def apply_many(self, events: Iterable[Mapping[str, Any] | str]) -> list[Result]:
+        """Applies events (dicts or JSON text) in order and reports one :class:`Result` each.
+
+        Never raises for a rejection: a rejected event is reported (``result.ok`` is False) and the
+        batch goes on, exactly as one-by-one :meth:`apply` calls would leave the engine. Every event
+        is converted before any is applied, so a :class:`TypeError` (a float amount) leaves the
+        engine untouched. The GIL is released while the events are applied.
+        """
+        if isinstance(events, (str, bytes, Mapping)):
+            raise TypeError("events: expected an iterable of events, got a single " + type(events).__name__)
+        texts = [_event_text(e, f"events[{i}]") for i, e in enumerate(events)]
+        return [Result(code, message, tuple(_effect(d) for d in effects)) for code, message, effects in self._core.apply_many(texts)]
+
+    # ---- queries ------------------------------------------------------------------------------
+
+    def member(self, member: int) -> Member | None:
+        """A copy of ``member``'s state, or None if no such member."""
+        m = _member_id(member)
+        d = self._core.member(m) if m is not None else None
+        if d is None:
+            return None
+        return Member(
+            id=d["id"],
+            sponsor=d["sponsor"],
+            tier=d["tier"],
+            status=d["status"],
+            balance=Decimal(d["balance"]),
+            lifetime=Decimal(d["lifetime"]),
+            orders=d["orders"],
+            referrals=d["referrals"],
+            nodes=tuple(Node(n["tier"], n["parent"], n["position"]) for n in d["nodes"]),
+            rewards=tuple(d["rewards"]),
+            benefits=d["benefits"],
+        )
+
+    def order(self, order: str) -> Order | None:
+        """The accepted order with this id, or None."""
+        d = self._core.order(_text(order, "order"))
+        if d is None:
+            return None
+        return Order(d["id"], d["member"], d["shop"], Decimal(d["amount"]), Decimal(d["refunded"]), d["at"])
+
+    def census(self) -> dict[str, int]:
+        """Members per current tier, ``{tier name: count}``, lowest tier first (every tier listed)."""
+        return self._core.census()
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical state as 64 hex digits: equal states, equal digests."""
+        return self._core.digest()
+
+    def dump(self) -> dict[str, Any]:
+        """The specification's state dump (§10) as a dict: ``applied``, ``rejected``, ``digest``
+        and ``members`` sorted by id (decimals as strings, exactly as in the JSON)."""
+        return json.loads(self._core.dump_json())
+
+    def dump_json(self) -> str:
+        """The state dump as JSON text, byte for byte what ``upline replay --dump`` writes."""
+        return self._core.dump_json()
+
+    def columns(self) -> dict[str, Any]:
+        """Every member's fields as NumPy arrays, in join order, built without Python loops.
+
+        ``id``, ``sponsor`` (0 for none), ``balance`` and ``lifetime`` (int64 *units* at
+        :attr:`points_scale`: divide by ``10**points_scale`` for points), ``orders`` (int64),
+        ``tier`` (uint8 index into :attr:`tiers`), ``status`` (uint8: 0 active, 1 suspended).
+        """
+        return self._core.columns()
+
+    def upline(self, member: int, tier: str | int = 0, max_levels: int | None = None) -> list[int]:
+        """The ancestors of ``member`` in ``tier``'s matrix (name or index), nearest first, at most
+        ``max_levels``; empty if it has no node there."""
+        m = _member_id(member)
+        t = _tier_index(self._core.tier_names, tier)
+        if max_levels is not None and (isinstance(max_levels, bool) or not isinstance(max_levels, int) or max_levels < 0):
+            raise ValueError(f"max_levels: expected an int >= 0 or None, got {max_levels!r}")
+        return [] if m is None else self._core.upline(m, t, max_levels)
+
+    def below(self, member: int, tier: str | int = 0) -> int | None:
+        """How many members sit below ``member`` in ``tier``'s matrix, or None without a node there."""
+        m = _member_id(member)
+        t = _tier_index(self._core.tier_names, tier)
+        return None if m is None else self._core.below(m, t)
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        """The plan in force, in canonical form (every default written out)."""
+        return json.loads(self._core.plan_json())
+
+    @property
+    def plan_name(self) -> str:
+        """The name of the plan in force."""
+        return self._core.plan_name
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """Tier names, lowest first."""
+        return tuple(self._core.tier_names)
+
+    @property
+    def money_scale(self) -> int:
+        """Decimals of money amounts."""
+        return self._core.money_scale
+
+    @property
+    def points_scale(self) -> int:
+        """Decimals of points."""
+        return self._core.points_scale
+
+    @property
+    def clock(self) -> int:
+        """The largest ``at`` of the accepted events (0 before any)."""
+        return self._core.clock
+
+    @property
+    def applied(self) -> int:
+        """Number of accepted events."""
+        return self._core.applied
+
+    @property
+    def rejected(self) -> int:
+        """Number of rejected events."""
+        return self._core.rejected
+
+    @property
+    def member_count(self) -> int:
+        """Number of members."""
+        return self._core.member_count
+
+    @property
+    def order_count(self) -> int:
+        """Number of accepted orders."""
+        return self._core.order_count
+
+
+def four_tier_plan() -> dict[str, Any]:
+    """The bundled four-tier plan (bronze → silver → gold → platinum) as a fresh dict, ready to be
+    used as is or modified."""
+    return json.loads(_upline.four_tier_plan_json())

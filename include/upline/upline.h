@@ -1,0 +1,287 @@
+/*
+ * upline.h — the C ABI of upline, a deterministic compensation engine.
+ *
+ * One engine holds one plan and the state of every member. Events go in (typed calls such as
+ * upl_purchase(), or JSON through upl_engine_apply_json()); each is either accepted — and then its
+ * effects (credits, debits, placements, promotions, rewards) are readable until the next event —
+ * or rejected with a upl_status code, and then nothing changed.
+ *
+ * Conventions
+ *   - Amounts cross the ABI as int64_t units at the plan's scale: money at money_scale (12.50 at
+ *     scale 2 is 1250), points at points_scale. upl_engine_scales() tells the scales.
+ *   - Functions return upl_status; UPL_OK is 0. On failure upl_last_error() gives a message
+ *     naming the field, the value and the rule. Output parameters come first and are written only
+ *     on success.
+ *   - What the library allocates, the library frees: upl_engine_free(), upl_string_free().
+ *     Strings returned as `const char *` are owned by the engine and valid until the next call
+ *     that changes it (or until it is freed).
+ *   - Threading: an upl_engine is not thread-safe; use one engine from one thread at a time
+ *     (distinct engines may be used concurrently). upl_last_error() is per thread.
+ *   - No C++ exception and no abort ever crosses this boundary; a NULL or malformed argument
+ *     gives UPL_EINVALID.
+ *   - ABI evolution: enum values are never renumbered, records only grow at the end, option
+ *     structs carry a version. Compare UPL_VERSION_NUMBER (compiled) with upl_version_number()
+ *     (loaded) if you need to.
+ */
+#ifndef UPLINE_H
+#define UPLINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UPL_VERSION_MAJOR 0
+#define UPL_VERSION_MINOR 1
+#define UPL_VERSION_PATCH 0
+/** MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define UPL_VERSION_NUMBER (UPL_VERSION_MAJOR * 10000 + UPL_VERSION_MINOR * 100 + UPL_VERSION_PATCH)
+
+#if defined(_WIN32)
+#define UPL_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define UPL_API __attribute__((visibility("default")))
+#else
+#define UPL_API
+#endif
+
+/** Outcome codes. Values are pinned and never renumbered. */
+typedef enum upl_status {
+  UPL_OK = 0,
+  /* Rejections of SPEC §4 (the engine state is unchanged). */
+  UPL_EINVALID_EVENT = 1,
+  UPL_EINVALID_PLAN = 2,
+  UPL_EINCOMPATIBLE_PLAN = 3,
+  UPL_EMEMBER_EXISTS = 10,
+  UPL_ESPONSOR_REQUIRED = 11,
+  UPL_EUNKNOWN_SPONSOR = 12,
+  UPL_EDUPLICATE_ORDER = 13,
+  UPL_EUNKNOWN_MEMBER = 14,
+  UPL_EUNKNOWN_SHOP = 15,
+  UPL_EINVALID_AMOUNT = 16,
+  UPL_EUNKNOWN_ORDER = 17,
+  UPL_EREFUND_EXCEEDS_ORDER = 18,
+  UPL_EREFUND_WINDOW_CLOSED = 19,
+  UPL_EDUPLICATE_REF = 20,
+  UPL_EINSUFFICIENT_POINTS = 21,
+  UPL_EOVERFLOW = 22,
+  /* System and usage errors. */
+  UPL_EINVALID = 100,  /**< a NULL, malformed or out-of-range argument */
+  UPL_ENOMEM = 101,    /**< out of memory */
+  UPL_ENOTFOUND = 102, /**< a query named a member, tier or order that does not exist */
+  UPL_EINTERNAL = 103  /**< a bug: please report it with upl_last_error() */
+} upl_status;
+
+/** An engine: opaque. */
+typedef struct upl_engine upl_engine;
+
+/**
+ * The static name of a status ("ok", "duplicate_order", "invalid", …), never NULL.
+ * @param status any value
+ * @return a string owned by the library; "unknown" for a value not listed
+ */
+UPL_API const char *upl_status_str(upl_status status);
+
+/**
+ * The message of the last failure on this thread, never NULL ("" before any failure).
+ * @return a string owned by the library, valid until the next upline call on this thread
+ */
+UPL_API const char *upl_last_error(void);
+
+/** @return UPL_VERSION_NUMBER of the loaded library. */
+UPL_API uint32_t upl_version_number(void);
+
+/* ---- engines -------------------------------------------------------------------------------- */
+
+/**
+ * Opens an in-memory engine from plan JSON (SPEC §3).
+ * @param out receives the engine on success (left untouched on failure); free with upl_engine_free()
+ * @param plan_json the plan, UTF-8, not necessarily NUL-terminated
+ * @param len its length in bytes
+ * @return UPL_OK, UPL_EINVALID_PLAN (message lists every fault), UPL_EINVALID, UPL_ENOMEM
+ */
+UPL_API upl_status upl_engine_open_json(upl_engine **out, const char *plan_json, size_t len);
+
+/** Frees an engine and everything it owns. NULL is accepted and ignored. */
+UPL_API void upl_engine_free(upl_engine *engine);
+
+/**
+ * The plan's scales: amounts cross this ABI as integer units at these scales.
+ * @param money_scale receives money_scale (0..6); may be NULL
+ * @param points_scale receives points_scale (0..6); may be NULL
+ */
+UPL_API upl_status upl_engine_scales(int *money_scale, int *points_scale, const upl_engine *engine);
+
+/* ---- the JSON door -------------------------------------------------------------------------- */
+
+/**
+ * Applies one event given as a JSON object (SPEC §4 fields plus "type").
+ * @param result_json receives `{"status":"ok"|CODE,"effects":[...]}` (plus "message" for a
+ *        rejection) — the SPEC §10 effects line without "seq" — whenever the event was accepted
+ *        or rejected; free it with upl_string_free(). Not written on UPL_EINVALID or UPL_ENOMEM.
+ * @return the event's code, as for the typed calls: UPL_OK when accepted, else the rejection
+ *         (UPL_EINVALID_EVENT for malformed JSON); or UPL_EINVALID / UPL_ENOMEM when no result
+ *         could be produced (NULL arguments, out of memory).
+ */
+UPL_API upl_status upl_engine_apply_json(upl_engine *engine, const char *event_json, size_t len, char **result_json);
+
+/**
+ * The state as SPEC §10 JSON (applied, rejected, digest, members sorted by id).
+ * @param state_json receives a NUL-terminated string; free with upl_string_free()
+ */
+UPL_API upl_status upl_engine_dump_json(upl_engine *engine, char **state_json);
+
+/** Frees a string returned by this library. NULL is accepted and ignored. */
+UPL_API void upl_string_free(char *s);
+
+/* ---- typed events --------------------------------------------------------------------------- */
+/* Each returns UPL_OK when accepted (effects then readable with upl_engine_effects()), or the
+ * rejection code; a rejected event changes nothing. Strings are NUL-terminated UTF-8. `at` is
+ * milliseconds since the Unix epoch. */
+
+/** A member joins. @param sponsor the sponsor's id, or 0 for none (allowed only for the first member). */
+UPL_API upl_status upl_join(upl_engine *engine, int64_t member, int64_t sponsor, int64_t at);
+
+/** A purchase. @param amount money units at money_scale, > 0. */
+UPL_API upl_status upl_purchase(upl_engine *engine, const char *order, int64_t member, const char *shop, int64_t amount,
+                                int64_t at);
+
+/** A refund. @param amount money units, > 0; or 0 for the rest of the order. */
+UPL_API upl_status upl_refund(upl_engine *engine, const char *order, int64_t amount, int64_t at);
+
+/** A redemption. @param points points units, > 0. */
+UPL_API upl_status upl_redeem(upl_engine *engine, int64_t member, int64_t points, const char *ref, int64_t at);
+
+/** A manual adjustment. @param points signed points units, non-zero; actor and reason non-empty. */
+UPL_API upl_status upl_adjust(upl_engine *engine, int64_t member, int64_t points, const char *actor, const char *reason,
+                              int64_t at);
+
+/** Suspends a member (accepted and without effect if already suspended). */
+UPL_API upl_status upl_suspend(upl_engine *engine, int64_t member, int64_t at);
+
+/** Reactivates a member (runs promotions and rewards for it if it was suspended). */
+UPL_API upl_status upl_reactivate(upl_engine *engine, int64_t member, int64_t at);
+
+/** Replaces the plan (SPEC §7 `plan`). @param plan_json the new plan, `len` bytes. */
+UPL_API upl_status upl_change_plan(upl_engine *engine, const char *plan_json, size_t len, const char *actor, int64_t at);
+
+/* ---- effects -------------------------------------------------------------------------------- */
+
+typedef enum upl_effect_type {
+  UPL_EFFECT_CREDIT = 0,
+  UPL_EFFECT_DEBIT = 1,
+  UPL_EFFECT_PLACED = 2,
+  UPL_EFFECT_PROMOTED = 3,
+  UPL_EFFECT_REWARD = 4
+} upl_effect_type;
+
+typedef enum upl_effect_kind {
+  UPL_KIND_NONE = 0,
+  UPL_KIND_OWN = 1,      /**< credit: the buyer's own points */
+  UPL_KIND_UPLINE = 2,   /**< credit: paid to an ancestor; see tier and level */
+  UPL_KIND_ADJUST = 3,   /**< credit or debit: a manual adjustment */
+  UPL_KIND_REDEEM = 4,   /**< debit: points spent */
+  UPL_KIND_CLAWBACK = 5  /**< debit: taken back by a refund */
+} upl_effect_kind;
+
+/** One effect: a fixed 40-byte record. Names: upl_tier_name(), upl_reward_name(). */
+typedef struct upl_effect {
+  uint8_t type;      /**< upl_effect_type */
+  uint8_t kind;      /**< upl_effect_kind (credit and debit) */
+  uint8_t tier;      /**< upline credit: the matrix paid through; placed: the matrix; promoted: the new tier */
+  uint8_t from;      /**< promoted: the tier left */
+  uint32_t level;    /**< upline credit: level (1-based); placed: position under the parent */
+  uint32_t reward;   /**< reward: index for upl_reward_name() */
+  uint32_t reserved; /**< zero */
+  int64_t member;    /**< the member concerned */
+  int64_t parent;    /**< placed: the parent's member id, 0 for a matrix root */
+  int64_t points;    /**< credit/debit: points units (> 0; a debit's amount removed) */
+} upl_effect;
+
+/**
+ * The effects of the last accepted event, in order (none after a rejection).
+ * @param count receives the number of records
+ * @return the records, owned by the engine, valid until the next event; NULL if none
+ */
+UPL_API const upl_effect *upl_engine_effects(const upl_engine *engine, size_t *count);
+
+/** The code of the last event (UPL_OK if accepted); its message is upl_last_error(). */
+UPL_API upl_status upl_engine_last_status(const upl_engine *engine);
+
+/** A tier's name by index, or NULL if there is no such tier. Owned by the engine. */
+UPL_API const char *upl_tier_name(const upl_engine *engine, uint32_t tier);
+
+/** A reward's id by index (upl_effect.reward, upl_member_reward()), or NULL. Owned by the engine. */
+UPL_API const char *upl_reward_name(const upl_engine *engine, uint32_t reward);
+
+/* ---- queries -------------------------------------------------------------------------------- */
+
+typedef enum upl_member_status { UPL_ACTIVE = 0, UPL_SUSPENDED = 1 } upl_member_status;
+
+/** A member's state: a fixed 56-byte record. */
+typedef struct upl_member {
+  int64_t id;
+  int64_t sponsor;       /**< 0 for none */
+  int64_t balance;       /**< points units */
+  int64_t lifetime;      /**< points units */
+  uint64_t orders;       /**< accepted purchases */
+  uint32_t tier;         /**< tier index: upl_tier_name() */
+  uint32_t status;       /**< upl_member_status */
+  uint32_t referrals;    /**< members sponsored directly */
+  uint32_t reward_count; /**< for upl_member_reward() */
+} upl_member;
+
+/** @return UPL_OK and fills `out`, or UPL_ENOTFOUND for an unknown member. */
+UPL_API upl_status upl_member_get(upl_member *out, const upl_engine *engine, int64_t member);
+
+/**
+ * A member's node in a tier's matrix.
+ * @param parent receives the parent's member id, 0 for the matrix root
+ * @param position receives the position under the parent
+ * @return UPL_ENOTFOUND if the member is unknown or has no node in that tier
+ */
+UPL_API upl_status upl_member_node(int64_t *parent, uint32_t *position, const upl_engine *engine, int64_t member,
+                                   uint32_t tier);
+
+/** The i-th reward granted to a member (grant order): receives an index for upl_reward_name(). */
+UPL_API upl_status upl_member_reward(uint32_t *reward, const upl_engine *engine, int64_t member, uint32_t i);
+
+/**
+ * A benefit of the member's current tier (the plan's `benefits` object), by key.
+ * @param value receives the value, owned by the engine (valid until the plan changes), or NULL if
+ *        the tier has no such benefit (still UPL_OK)
+ */
+UPL_API upl_status upl_member_benefit(const char **value, const upl_engine *engine, int64_t member, const char *key);
+
+/**
+ * A member's ancestors in a tier's matrix, nearest first.
+ * @param out receives up to `cap` member ids (may be NULL when cap is 0)
+ * @param count receives how many ancestors there are in all (may exceed cap)
+ */
+UPL_API upl_status upl_upline(int64_t *out, size_t cap, size_t *count, const upl_engine *engine, int64_t member,
+                              uint32_t tier);
+
+/** How many members sit below a member in a tier's matrix. */
+UPL_API upl_status upl_below(uint64_t *count, const upl_engine *engine, int64_t member, uint32_t tier);
+
+/**
+ * Members per tier.
+ * @param out receives up to `cap` counts, indexed by tier
+ * @param tiers receives the number of tiers
+ */
+UPL_API upl_status upl_census(uint64_t *out, size_t cap, size_t *tiers, const upl_engine *engine);
+
+/** The state digest: 64 lowercase hex digits and a NUL into `out`. */
+UPL_API upl_status upl_digest(char out[65], const upl_engine *engine);
+
+/** Counters: events applied and rejected, members, and the engine clock (ms). Any may be NULL. */
+UPL_API upl_status upl_engine_counters(uint64_t *applied, uint64_t *rejected, uint64_t *members, int64_t *clock,
+                                       const upl_engine *engine);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UPLINE_H */

@@ -1,0 +1,402 @@
+// capi.cpp — the C ABI (include/upline/upline.h) over upline::Engine.
+//
+// Every exported body is wrapped by `guard`, which turns any C++ exception into a status and a
+// thread-local message: nothing throws or aborts across the boundary.
+#include "upline/upline.h"
+
+#include "upline/json.hpp"
+
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+static_assert(sizeof(upl_effect) == 40, "upl_effect layout is part of the ABI");
+static_assert(sizeof(upl_member) == 56, "upl_member layout is part of the ABI");
+static_assert(static_cast<int>(UPL_EOVERFLOW) == static_cast<int>(upline::Code::overflow));
+static_assert(static_cast<int>(UPL_EDUPLICATE_ORDER) == static_cast<int>(upline::Code::duplicate_order));
+static_assert(static_cast<int>(UPL_EINVALID_EVENT) == static_cast<int>(upline::Code::invalid_event));
+
+struct upl_engine {
+  upline::Engine engine;
+  std::vector<upline::Effect> effects;
+  std::vector<upl_effect> records;
+  upl_status last = UPL_OK;
+
+  explicit upl_engine(upline::Plan p) : engine(std::move(p)) {}
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+upl_status fail(upl_status s, std::string msg) {
+  last_error = std::move(msg);
+  return s;
+}
+
+template <class F>
+upl_status guard(F&& f) noexcept {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return fail(UPL_ENOMEM, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(UPL_EINTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail(UPL_EINTERNAL, "internal error: unknown exception");
+  }
+}
+
+// Copies the engine's effects into the fixed-layout records.
+void publish(upl_engine* e) {
+  e->records.clear();
+  e->records.reserve(e->effects.size());
+  for (const upline::Effect& x : e->effects) {
+    upl_effect r{};
+    r.type = static_cast<std::uint8_t>(x.type);
+    r.kind = static_cast<std::uint8_t>(x.kind);
+    r.tier = x.tier;
+    r.from = x.from;
+    r.level = x.level;
+    r.reward = x.reward;
+    r.member = x.member;
+    r.parent = x.parent;
+    r.points = x.points;
+    e->records.push_back(r);
+  }
+}
+
+upl_status run(upl_engine* e, const upline::Event& ev) {
+  upline::Rejection why;
+  if (e->engine.apply(ev, e->effects, &why)) {
+    publish(e);
+    e->last = UPL_OK;
+    return UPL_OK;
+  }
+  e->records.clear();
+  e->last = static_cast<upl_status>(why.code);
+  return fail(e->last, std::move(why.message));
+}
+
+// Records a rejection that happened before the engine saw the event (JSON or plan parsing).
+upl_status reject_early(upl_engine* e, upline::Code code, std::string message) {
+  e->engine.count_rejection();
+  e->effects.clear();
+  e->records.clear();
+  e->last = static_cast<upl_status>(code);
+  return fail(e->last, std::move(message));
+}
+
+// A NUL-terminated C string argument, or nullptr (then `field` is named in the error).
+bool text(const char* s, const char* field, std::string& out) {
+  if (!s) {
+    fail(UPL_EINVALID, std::string(field) + ": NULL");
+    return false;
+  }
+  out.assign(s);
+  return true;
+}
+
+char* copy_out(const std::string& s) {
+  char* p = static_cast<char*>(std::malloc(s.size() + 1));
+  if (!p) throw std::bad_alloc();
+  std::memcpy(p, s.data(), s.size() + 1);
+  return p;
+}
+
+upl_status null_engine() { return fail(UPL_EINVALID, "engine: NULL"); }
+
+upl_status unknown_member(std::int64_t m) { return fail(UPL_ENOTFOUND, "member: " + std::to_string(m) + " is not a member"); }
+
+}  // namespace
+
+extern "C" {
+
+UPL_API const char* upl_status_str(upl_status s) {
+  switch (s) {
+    case UPL_EINVALID: return "invalid";
+    case UPL_ENOMEM: return "nomem";
+    case UPL_ENOTFOUND: return "notfound";
+    case UPL_EINTERNAL: return "internal";
+    default: break;
+  }
+  std::string_view n = upline::code_name(static_cast<upline::Code>(s));
+  return n.data();  // code_name returns literals: NUL-terminated
+}
+
+UPL_API const char* upl_last_error(void) { return last_error.c_str(); }
+
+UPL_API uint32_t upl_version_number(void) { return UPL_VERSION_NUMBER; }
+
+UPL_API upl_status upl_engine_open_json(upl_engine** out, const char* plan_json, size_t len) {
+  return guard([&] {
+    if (!out) return fail(UPL_EINVALID, "out: NULL");
+    if (!plan_json) return fail(UPL_EINVALID, "plan_json: NULL");
+    upline::PlanFaults faults;
+    auto plan = upline::Plan::parse(std::string_view(plan_json, len), faults);
+    if (!plan) return fail(UPL_EINVALID_PLAN, faults.message());
+    *out = new upl_engine(std::move(*plan));
+    return UPL_OK;
+  });
+}
+
+UPL_API void upl_engine_free(upl_engine* engine) { delete engine; }
+
+UPL_API upl_status upl_engine_scales(int* money_scale, int* points_scale, const upl_engine* e) {
+  if (!e) return null_engine();
+  if (money_scale) *money_scale = e->engine.plan().money_scale;
+  if (points_scale) *points_scale = e->engine.plan().points_scale;
+  return UPL_OK;
+}
+
+UPL_API upl_status upl_engine_apply_json(upl_engine* e, const char* event_json, size_t len, char** result_json) {
+  return guard([&] {
+    if (!e) return null_engine();
+    if (!event_json) return fail(UPL_EINVALID, "event_json: NULL");
+    if (!result_json) return fail(UPL_EINVALID, "result_json: NULL");
+    upline::ParsedEvent parsed = upline::parse_event(std::string_view(event_json, len));
+    upl_status s;
+    std::string message;
+    if (auto* r = std::get_if<upline::Rejection>(&parsed)) {
+      s = reject_early(e, r->code, r->message);
+      message = r->message;
+    } else {
+      s = run(e, std::get<upline::Event>(parsed));
+      if (s != UPL_OK) message = last_error;
+    }
+    std::string result = upline::result_json(e->engine, 0, static_cast<upline::Code>(s), message, e->effects);
+    *result_json = copy_out(result);
+    if (s != UPL_OK) last_error = message;
+    return s;
+  });
+}
+
+UPL_API upl_status upl_engine_dump_json(upl_engine* e, char** state_json) {
+  return guard([&] {
+    if (!e) return null_engine();
+    if (!state_json) return fail(UPL_EINVALID, "state_json: NULL");
+    *state_json = copy_out(upline::dump_json(e->engine));
+    return UPL_OK;
+  });
+}
+
+UPL_API void upl_string_free(char* s) { std::free(s); }
+
+UPL_API upl_status upl_join(upl_engine* e, int64_t member, int64_t sponsor, int64_t at) {
+  return guard([&] {
+    if (!e) return null_engine();
+    return run(e, upline::Join{member, sponsor == 0 ? std::nullopt : std::optional<upline::MemberId>(sponsor), at});
+  });
+}
+
+UPL_API upl_status upl_purchase(upl_engine* e, const char* order, int64_t member, const char* shop, int64_t amount, int64_t at) {
+  return guard([&] {
+    if (!e) return null_engine();
+    upline::Purchase p;
+    if (!text(order, "order", p.order) || !text(shop, "shop", p.shop)) return UPL_EINVALID;
+    p.member = member;
+    p.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
+    p.at = at;
+    return run(e, p);
+  });
+}
+
+UPL_API upl_status upl_refund(upl_engine* e, const char* order, int64_t amount, int64_t at) {
+  return guard([&] {
+    if (!e) return null_engine();
+    upline::Refund r;
+    if (!text(order, "order", r.order)) return UPL_EINVALID;
+    if (amount != 0) r.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
+    r.at = at;
+    return run(e, r);
+  });
+}
+
+UPL_API upl_status upl_redeem(upl_engine* e, int64_t member, int64_t points, const char* ref, int64_t at) {
+  return guard([&] {
+    if (!e) return null_engine();
+    upline::Redeem r;
+    if (!text(ref, "ref", r.ref)) return UPL_EINVALID;
+    r.member = member;
+    r.points = upline::Decimal::from_units(points, e->engine.plan().points_scale);
+    r.at = at;
+    return run(e, r);
+  });
+}
+
+UPL_API upl_status upl_adjust(upl_engine* e, int64_t member, int64_t points, const char* actor, const char* reason, int64_t at) {
+  return guard([&] {
+    if (!e) return null_engine();
+    upline::Adjust a;
+    if (!text(actor, "actor", a.actor) || !text(reason, "reason", a.reason)) return UPL_EINVALID;
+    a.member = member;
+    a.points = upline::Decimal::from_units(points, e->engine.plan().points_scale);
+    a.at = at;
+    return run(e, a);
+  });
+}
+
+UPL_API upl_status upl_suspend(upl_engine* e, int64_t member, int64_t at) {
+  return guard([&] { return e ? run(e, upline::Suspend{member, at}) : null_engine(); });
+}
+
+UPL_API upl_status upl_reactivate(upl_engine* e, int64_t member, int64_t at) {
+  return guard([&] { return e ? run(e, upline::Reactivate{member, at}) : null_engine(); });
+}
+
+UPL_API upl_status upl_change_plan(upl_engine* e, const char* plan_json, size_t len, const char* actor, int64_t at) {
+  return guard([&] {
+    if (!e) return null_engine();
+    if (!plan_json) return fail(UPL_EINVALID, "plan_json: NULL");
+    upline::PlanChange c;
+    if (!text(actor, "actor", c.actor)) return UPL_EINVALID;
+    c.at = at;
+    upline::PlanFaults faults;
+    auto plan = upline::Plan::parse(std::string_view(plan_json, len), faults);
+    if (!plan) {
+      // Structural faults outrank invalid_plan (SPEC §4): with no plan attached, the engine
+      // reports an empty actor or a negative time first.
+      if (c.actor.empty() || at < 0) return run(e, c);
+      return reject_early(e, upline::Code::invalid_plan, "plan: " + faults.message());
+    }
+    c.plan = std::make_shared<const upline::Plan>(std::move(*plan));
+    return run(e, c);
+  });
+}
+
+UPL_API const upl_effect* upl_engine_effects(const upl_engine* e, size_t* count) {
+  if (count) *count = e ? e->records.size() : 0;
+  if (!e || e->records.empty()) return nullptr;
+  return e->records.data();
+}
+
+UPL_API upl_status upl_engine_last_status(const upl_engine* e) { return e ? e->last : UPL_EINVALID; }
+
+UPL_API const char* upl_tier_name(const upl_engine* e, uint32_t tier) {
+  if (!e || tier >= e->engine.plan().tiers.size()) return nullptr;
+  return e->engine.tier_name(tier).c_str();
+}
+
+UPL_API const char* upl_reward_name(const upl_engine* e, uint32_t reward) {
+  if (!e || reward >= e->engine.reward_count()) return nullptr;
+  return e->engine.reward_name(reward).c_str();
+}
+
+UPL_API upl_status upl_member_get(upl_member* out, const upl_engine* e, int64_t member) {
+  return guard([&] {
+    if (!out) return fail(UPL_EINVALID, "out: NULL");
+    if (!e) return null_engine();
+    auto v = e->engine.member(member);
+    if (!v) return unknown_member(member);
+    upl_member m{};
+    m.id = v->id;
+    m.sponsor = v->sponsor.value_or(0);
+    m.balance = v->balance.units;
+    m.lifetime = v->lifetime.units;
+    m.orders = v->orders;
+    m.tier = v->tier;
+    m.status = static_cast<uint32_t>(v->status);
+    m.referrals = v->referrals;
+    m.reward_count = static_cast<uint32_t>(v->rewards.size());
+    *out = m;
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_member_node(int64_t* parent, uint32_t* position, const upl_engine* e, int64_t member, uint32_t tier) {
+  return guard([&] {
+    if (!parent || !position) return fail(UPL_EINVALID, "parent, position: NULL");
+    if (!e) return null_engine();
+    auto v = e->engine.member(member);
+    if (!v) return unknown_member(member);
+    if (tier >= v->nodes.size())
+      return fail(UPL_ENOTFOUND, "tier: member " + std::to_string(member) + " has no node in tier " + std::to_string(tier));
+    *parent = v->nodes[tier].parent.value_or(0);
+    *position = v->nodes[tier].position;
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_member_reward(uint32_t* reward, const upl_engine* e, int64_t member, uint32_t i) {
+  return guard([&] {
+    if (!reward) return fail(UPL_EINVALID, "reward: NULL");
+    if (!e) return null_engine();
+    auto r = e->engine.reward_index(member, i);
+    if (!r) return fail(UPL_ENOTFOUND, "member " + std::to_string(member) + " has no reward number " + std::to_string(i));
+    *reward = *r;
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_member_benefit(const char** value, const upl_engine* e, int64_t member, const char* key) {
+  return guard([&] {
+    if (!value) return fail(UPL_EINVALID, "value: NULL");
+    if (!key) return fail(UPL_EINVALID, "key: NULL");
+    if (!e) return null_engine();
+    const auto* b = e->engine.benefits(member);
+    if (!b) return unknown_member(member);
+    auto it = b->find(key);
+    *value = it == b->end() ? nullptr : it->second.c_str();
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_upline(int64_t* out, size_t cap, size_t* count, const upl_engine* e, int64_t member, uint32_t tier) {
+  return guard([&] {
+    if (!count) return fail(UPL_EINVALID, "count: NULL");
+    if (cap > 0 && !out) return fail(UPL_EINVALID, "out: NULL with cap > 0");
+    if (!e) return null_engine();
+    if (!e->engine.has_member(member)) return unknown_member(member);
+    if (!e->engine.below(member, tier)) return fail(UPL_ENOTFOUND, "tier: member " + std::to_string(member) + " has no node in tier " + std::to_string(tier));
+    std::vector<upline::MemberId> up = e->engine.upline(member, tier);
+    for (size_t i = 0; i < up.size() && i < cap; ++i) out[i] = up[i];
+    *count = up.size();
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_below(uint64_t* count, const upl_engine* e, int64_t member, uint32_t tier) {
+  return guard([&] {
+    if (!count) return fail(UPL_EINVALID, "count: NULL");
+    if (!e) return null_engine();
+    if (!e->engine.has_member(member)) return unknown_member(member);
+    auto b = e->engine.below(member, tier);
+    if (!b) return fail(UPL_ENOTFOUND, "tier: member " + std::to_string(member) + " has no node in tier " + std::to_string(tier));
+    *count = *b;
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_census(uint64_t* out, size_t cap, size_t* tiers, const upl_engine* e) {
+  return guard([&] {
+    if (!tiers) return fail(UPL_EINVALID, "tiers: NULL");
+    if (cap > 0 && !out) return fail(UPL_EINVALID, "out: NULL with cap > 0");
+    if (!e) return null_engine();
+    auto c = e->engine.census();
+    for (size_t i = 0; i < c.size() && i < cap; ++i) out[i] = c[i];
+    *tiers = c.size();
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_digest(char out[65], const upl_engine* e) {
+  return guard([&] {
+    if (!out) return fail(UPL_EINVALID, "out: NULL");
+    if (!e) return null_engine();
+    std::string d = e->engine.digest();
+    std::memcpy(out, d.c_str(), 65);
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_engine_counters(uint64_t* applied, uint64_t* rejected, uint64_t* members, int64_t* clock, const upl_engine* e) {
+  if (!e) return null_engine();
+  if (applied) *applied = e->engine.applied();
+  if (rejected) *rejected = e->engine.rejected();
+  if (members) *members = e->engine.member_count();
+  if (clock) *clock = e->engine.clock();
+  return UPL_OK;
+}
+
+}  // extern "C"
