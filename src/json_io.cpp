@@ -259,6 +259,59 @@ ParsedEvent parse_event(std::string_view text) {
   return Rejection{Code::invalid_event, "type: " + detail::show(*t) + " is not an event type"};
 }
 
+std::string event_json(const Event& event) {
+  std::string s = "{\"type\":\"";
+  s += event_type_name(event);
+  s += '"';
+  auto id = [&](const char* k, std::int64_t v) {
+    s += ",\"";
+    s += k;
+    s += "\":";
+    s += std::to_string(v);
+  };
+  auto text = [&](const char* k, std::string_view v) {
+    s += ",\"";
+    s += k;
+    s += "\":";
+    quote(s, v);
+  };
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, Join>) {
+          id("member", e.member);
+          if (e.sponsor) id("sponsor", *e.sponsor);
+        } else if constexpr (std::is_same_v<T, Purchase>) {
+          text("order", e.order);
+          id("member", e.member);
+          text("shop", e.shop);
+          text("amount", e.amount.text());
+        } else if constexpr (std::is_same_v<T, Refund>) {
+          text("order", e.order);
+          if (e.amount) text("amount", e.amount->text());
+        } else if constexpr (std::is_same_v<T, Redeem>) {
+          id("member", e.member);
+          text("points", e.points.text());
+          text("ref", e.ref);
+        } else if constexpr (std::is_same_v<T, Adjust>) {
+          id("member", e.member);
+          text("points", e.points.text());
+          text("actor", e.actor);
+          text("reason", e.reason);
+        } else if constexpr (std::is_same_v<T, Suspend> || std::is_same_v<T, Reactivate>) {
+          id("member", e.member);
+        } else {
+          s += ",\"plan\":";
+          s += e.plan ? e.plan->canonical_json() : std::string("null");
+          text("actor", e.actor);
+        }
+        id("at", e.at);
+      },
+      event);
+  s += '}';
+  return s;
+}
+
 std::string effect_json(const Engine& engine, const Effect& e) {
   std::string s;
   write_effect(s, engine, e);

@@ -25,10 +25,24 @@ if not (ROOT / "include" / "upline" / "engine.hpp").is_file():
     raise SystemExit(f"setup.py: {ROOT} is not an upline source tree (include/upline/engine.hpp is missing); "
                      "build the Python package from a checkout of the repository")
 
-# What CMakeLists.txt compiles into upline::upline, bundled_plans.cpp aside (generated below).
-LIBRARY_SOURCES = ["src/plan.cpp", "src/strict_json.cpp", "src/json_io.cpp", "src/simulation.cpp"]
-# configure_file(src/bundled_plans.cpp.in …) variables: @NAME@ → the file's contents.
-BUNDLED = {"UPLINE_FOUR_TIER_PLAN": "examples/plans/four-tier.json"}
+
+def cmake_library() -> tuple[list[str], dict[str, str]]:
+    """What CMakeLists.txt compiles into upline::upline, read from it so that this file never
+    drifts from it: the src/*.cpp of `add_library(upline STATIC …)`, and for the generated
+    bundled_plans.cpp the `file(READ ${PROJECT_SOURCE_DIR}/PATH VAR)` lines whose VARs
+    configure_file(src/bundled_plans.cpp.in …) substitutes."""
+    text = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
+    block = re.search(r"add_library\(upline STATIC\b(.*?)\)", text, re.S)
+    if not block or "generated/bundled_plans.cpp" not in block.group(1):
+        raise SystemExit("setup.py: cannot find add_library(upline STATIC … generated/bundled_plans.cpp) in CMakeLists.txt")
+    sources = re.findall(r"(?<![\w/}])src/[\w/.-]+\.cpp\b", block.group(1))
+    bundled = {var: path for path, var in re.findall(r"file\(READ \$\{PROJECT_SOURCE_DIR\}/(\S+)\s+(\w+)\)", text)}
+    if not sources or not bundled:
+        raise SystemExit("setup.py: cannot read the library's sources or bundled files from CMakeLists.txt")
+    return sources, bundled
+
+
+LIBRARY_SOURCES, BUNDLED = cmake_library()
 
 
 def version() -> str:
@@ -82,8 +96,6 @@ ParallelCompile("NPY_NUM_BUILD_JOBS", default=0).install()
 
 setup(
     version=version(),
-    packages=["upline"],
-    package_data={"upline": ["py.typed", "*.pyi"]},
     ext_modules=[ext],
     cmdclass={"build_ext": BuildExt},
     zip_safe=False,

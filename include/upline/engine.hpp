@@ -196,7 +196,16 @@ class Engine {
   /// SHA-256 of the canonical state (docs/DIGEST.md), as 64 hex digits.
   std::string digest() const;
 
+  /// The whole state as bytes (a snapshot's payload; format in docs/DURABILITY.md).
+  std::string save_state() const;
+  /// An engine from save_state() bytes. Throws std::runtime_error naming the fault if the bytes
+  /// are malformed; the result's digest() equals the saved engine's.
+  static Engine load_state(std::string_view bytes);
+
  private:
+  friend class StateCodec;
+  Engine() = default;  // for load_state
+
   struct OrderRecord {
     const std::string* id;      // key in order_index_ (stable: node-based map)
     std::uint32_t member;

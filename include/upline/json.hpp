@@ -22,6 +22,10 @@ using ParsedEvent = std::variant<Event, Rejection>;
 /// Parses one event (a JSON object with "type" and the fields of SPEC §4).
 ParsedEvent parse_event(std::string_view json_text);
 
+/// An event as one JSON line in the format parse_event reads (SPEC §4 fields plus "type");
+/// amounts exactly as written, a plan as its canonical JSON. parse_event(event_json(e)) gives e.
+std::string event_json(const Event& event);
+
 /// One effect as a JSON object in SPEC §9's field order; tier and reward names from `engine`.
 std::string effect_json(const Engine& engine, const Effect& e);
 

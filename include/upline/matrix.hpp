@@ -63,23 +63,26 @@ class Matrix {
   /// Places member `m` and returns its node. For under_sponsor, `subtree` is the root of the
   /// subtree to fill (none: the whole matrix); breadth_first ignores it.
   Node place(std::uint32_t m, Node subtree = none) {
-    const Node n = static_cast<Node>(member_.size());
-    if (fill_ == Fill::breadth_first || n == 0) {
-      if (fill_ == Fill::under_sponsor) push_tree_node(none, 0);
-    } else {
-      Node p = first_free(subtree == none ? 0 : subtree);
-      std::uint32_t pos = children_count(p);
-      push_tree_node(p, pos);
-      children_[static_cast<std::size_t>(p) * width_ + pos] = n;
-      for (Node a = p; a != none; a = parent_[a]) {
-        std::uint8_t fd = compute_full_depth(a);
-        if (fd == full_depth_[a]) break;
-        full_depth_[a] = fd;
-      }
+    if (fill_ == Fill::under_sponsor && !member_.empty()) {
+      const Node p = first_free(subtree == none ? 0 : subtree);
+      return attach(m, p, children_count(p));
     }
-    member_.push_back(m);
-    if (!dense_) node_of_.emplace(m, n);
-    return n;
+    return attach(m, member_.empty() ? none : Node(0), 0);  // breadth_first: parent and position are implied
+  }
+
+  /// Appends a node at a known place (restoring a saved matrix). For breadth_first the place is
+  /// implied and must equal what place() would choose; for under_sponsor `parent` must exist and
+  /// `position` be its first free slot. Returns false (and changes nothing) otherwise.
+  bool restore(std::uint32_t m, Node parent, std::uint32_t position) {
+    const Node n = static_cast<Node>(member_.size());
+    if (dense_ && m != n) return false;
+    if (fill_ == Fill::breadth_first) {
+      if (n == 0 ? parent != none : (parent != (n - 1) / width_ || position != (n - 1) % width_)) return false;
+    } else if (n == 0 ? parent != none : (parent >= n || position != children_count(parent) || position >= width_)) {
+      return false;
+    }
+    attach(m, parent, position);
+    return true;
   }
 
   /// True when every one of the width + width^2 + … + width^k positions below `n` is occupied.
@@ -122,6 +125,24 @@ class Matrix {
   }
 
  private:
+  Node attach(std::uint32_t m, Node p, std::uint32_t pos) {
+    const Node n = static_cast<Node>(member_.size());
+    if (fill_ == Fill::under_sponsor) {
+      push_tree_node(p, pos);
+      if (p != none) {
+        children_[static_cast<std::size_t>(p) * width_ + pos] = n;
+        for (Node a = p; a != none; a = parent_[a]) {
+          std::uint8_t fd = compute_full_depth(a);
+          if (fd == full_depth_[a]) break;
+          full_depth_[a] = fd;
+        }
+      }
+    }
+    member_.push_back(m);
+    if (!dense_) node_of_.emplace(m, n);
+    return n;
+  }
+
   std::uint32_t children_count(Node p) const noexcept {
     std::uint32_t c = 0;
     const std::size_t base = static_cast<std::size_t>(p) * width_;

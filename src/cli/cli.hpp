@@ -12,6 +12,12 @@ using Args = std::vector<std::string>;
 int replay(const Args& args);
 int check_plan(const Args& args);
 int demo(const Args& args);
+int data_apply(const Args& args);
+int data_status(const Args& args);
+int data_dump(const Args& args);
+int data_verify(const Args& args);
+int data_export(const Args& args);
+int data_snapshot(const Args& args);
 
 /// Reads a whole file; nullopt (with `error` naming the path and the reason) when it cannot.
 std::optional<std::string> read_file(const std::string& path, std::string& error);

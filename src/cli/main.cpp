@@ -47,6 +47,14 @@ const char* const usage =
     "  check-plan  validate a plan and print a summary, or every fault found\n"
     "  demo        run a seeded shop simulation on the bundled four-tier plan\n"
     "\n"
+    "durable data directories:\n"
+    "  apply       create or open DIR, append events durably, acknowledge each\n"
+    "  status      last sequence number, digest, members, snapshot in use\n"
+    "  dump        the state as of a sequence number or a time (SPEC §10 format)\n"
+    "  verify      check every record and snapshot, replay from scratch, compare digests\n"
+    "  export      the journal as JSON Lines\n"
+    "  snapshot    write a snapshot now\n"
+    "\n"
     "Run 'upline <command> --help' for a command's options.\n";
 
 }  // namespace
@@ -70,6 +78,12 @@ int main(int argc, char** argv) {
     if (cmd == "replay") return upline::cli::replay(args);
     if (cmd == "check-plan") return upline::cli::check_plan(args);
     if (cmd == "demo") return upline::cli::demo(args);
+    if (cmd == "apply") return upline::cli::data_apply(args);
+    if (cmd == "status") return upline::cli::data_status(args);
+    if (cmd == "dump") return upline::cli::data_dump(args);
+    if (cmd == "verify") return upline::cli::data_verify(args);
+    if (cmd == "export") return upline::cli::data_export(args);
+    if (cmd == "snapshot") return upline::cli::data_snapshot(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "upline: internal error: %s\n", e.what());
     return 3;  // distinct from 1 (invalid plan) and 2 (usage, I/O)
