@@ -13,6 +13,7 @@
 
 static_assert(sizeof(upl_effect) == 40, "upl_effect layout is part of the ABI");
 static_assert(sizeof(upl_member) == 56, "upl_member layout is part of the ABI");
+static_assert(sizeof(upl_order) == 32, "upl_order layout is part of the ABI");
 static_assert(static_cast<int>(UPL_EOVERFLOW) == static_cast<int>(upline::Code::overflow));
 static_assert(static_cast<int>(UPL_EDUPLICATE_ORDER) == static_cast<int>(upline::Code::duplicate_order));
 static_assert(static_cast<int>(UPL_EINVALID_EVENT) == static_cast<int>(upline::Code::invalid_event));
@@ -207,7 +208,17 @@ UPL_API upl_status upl_refund(upl_engine* e, const char* order, int64_t amount, 
     if (!e) return null_engine();
     upline::Refund r;
     if (!text(order, "order", r.order)) return UPL_EINVALID;
-    if (amount != 0) r.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
+    r.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
+    r.at = at;
+    return run(e, r);
+  });
+}
+
+UPL_API upl_status upl_refund_rest(upl_engine* e, const char* order, int64_t at) {
+  return guard([&] {
+    if (!e) return null_engine();
+    upline::Refund r;
+    if (!text(order, "order", r.order)) return UPL_EINVALID;
     r.at = at;
     return run(e, r);
   });
@@ -338,6 +349,60 @@ UPL_API upl_status upl_member_benefit(const char** value, const upl_engine* e, i
     if (!b) return unknown_member(member);
     auto it = b->find(key);
     *value = it == b->end() ? nullptr : it->second.c_str();
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_order_get(upl_order* out, const upl_engine* e, const char* order) {
+  return guard([&] {
+    if (!out) return fail(UPL_EINVALID, "out: NULL");
+    if (!order) return fail(UPL_EINVALID, "order: NULL");
+    if (!e) return null_engine();
+    auto o = e->engine.order(order);
+    if (!o) return fail(UPL_ENOTFOUND, std::string("order: \"") + order + "\" is not an accepted order");
+    *out = upl_order{o->member, o->amount.units, o->refunded.units, o->at};
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_tier_benefit(const char** key, const char** value, const upl_engine* e, uint32_t tier, size_t index) {
+  return guard([&] {
+    if (!key || !value) return fail(UPL_EINVALID, "key, value: NULL");
+    if (!e) return null_engine();
+    if (tier >= e->engine.plan().tiers.size()) return fail(UPL_ENOTFOUND, "tier: " + std::to_string(tier) + " is not a tier of the plan");
+    const auto& b = e->engine.plan().tiers[tier].benefits;
+    if (index >= b.size()) return fail(UPL_ENOTFOUND, "tier " + e->engine.tier_name(tier) + " has " + std::to_string(b.size()) + " benefits");
+    auto it = std::next(b.begin(), static_cast<std::ptrdiff_t>(index));
+    *key = it->first.c_str();
+    *value = it->second.c_str();
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_parse_amount(int64_t* units, const char* text, int scale) {
+  return guard([&] {
+    if (!units || !text) return fail(UPL_EINVALID, "units, text: NULL");
+    if (scale < 0 || scale > upline::max_scale) return fail(UPL_EINVALID, "scale: " + std::to_string(scale) + " is out of range 0..6");
+    const upline::Decimal d = upline::Decimal::lenient(text);
+    int64_t v = 0;
+    switch (d.to_units(scale, v)) {
+      case upline::Decimal::Fit::ok: *units = v; return UPL_OK;
+      case upline::Decimal::Fit::not_a_decimal: return fail(UPL_EINVALID_AMOUNT, "\"" + d.text() + "\" is not a decimal (-?[0-9]+(.[0-9]+)?)");
+      case upline::Decimal::Fit::too_many_decimals:
+        return fail(UPL_EINVALID_AMOUNT, "\"" + d.text() + "\" has more decimals than scale " + std::to_string(scale));
+      case upline::Decimal::Fit::out_of_range: return fail(UPL_EINVALID_AMOUNT, "\"" + d.text() + "\" is out of range at scale " + std::to_string(scale));
+    }
+    return fail(UPL_EINTERNAL, "unreachable");
+  });
+}
+
+UPL_API upl_status upl_format_amount(char* buf, size_t cap, int64_t units, int scale) {
+  return guard([&] {
+    if (!buf) return fail(UPL_EINVALID, "buf: NULL");
+    if (scale < 0 || scale > upline::max_scale) return fail(UPL_EINVALID, "scale: " + std::to_string(scale) + " is out of range 0..6");
+    const std::string s = upline::format_units(units, scale);
+    if (s.size() + 1 > cap) return fail(UPL_EINVALID, "cap: " + std::to_string(cap) + " bytes, " + std::to_string(s.size() + 1) + " needed");
+    std::memcpy(buf, s.c_str(), s.size() + 1);
     return UPL_OK;
   });
 }

@@ -164,11 +164,10 @@ final class Upline
     /** A refund of $amount (money), or of the rest of the order when $amount is null. */
     public function refund(string $order, ?string $amount, int $at): array
     {
-        $units = $amount === null ? 0 : $this->money($amount);
-        if ($amount !== null && $units <= 0) {
-            throw new UplineRejected('invalid_amount', "amount: \"$amount\" must be > 0", self::INVALID_AMOUNT);
+        if ($amount === null) {
+            return $this->event($this->ffi->upl_refund_rest($this->engine, self::cstr($order), $at));
         }
-        return $this->event($this->ffi->upl_refund($this->engine, self::cstr($order), $units, $at));
+        return $this->event($this->ffi->upl_refund($this->engine, self::cstr($order), $this->money($amount), $at));
     }
 
     /** Spends $points (e.g. "20.00") of the member's balance; $ref is unique, like an order id. */

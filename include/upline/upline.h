@@ -148,8 +148,11 @@ UPL_API upl_status upl_join(upl_engine *engine, int64_t member, int64_t sponsor,
 UPL_API upl_status upl_purchase(upl_engine *engine, const char *order, int64_t member, const char *shop, int64_t amount,
                                 int64_t at);
 
-/** A refund. @param amount money units, > 0; or 0 for the rest of the order. */
+/** A partial or full refund. @param amount money units, > 0 (0 or less is UPL_EINVALID_AMOUNT). */
 UPL_API upl_status upl_refund(upl_engine *engine, const char *order, int64_t amount, int64_t at);
+
+/** A refund of whatever is left of the order (SPEC §7: a refund without an amount). */
+UPL_API upl_status upl_refund_rest(upl_engine *engine, const char *order, int64_t at);
 
 /** A redemption. @param points points units, > 0. */
 UPL_API upl_status upl_redeem(upl_engine *engine, int64_t member, int64_t points, const char *ref, int64_t at);
@@ -263,6 +266,24 @@ UPL_API upl_status upl_member_benefit(const char **value, const upl_engine *engi
 UPL_API upl_status upl_upline(int64_t *out, size_t cap, size_t *count, const upl_engine *engine, int64_t member,
                               uint32_t tier);
 
+/** An accepted order: a fixed 32-byte record. */
+typedef struct upl_order {
+  int64_t member;   /**< the buyer */
+  int64_t amount;   /**< money units */
+  int64_t refunded; /**< money units refunded so far; amount - refunded is still refundable */
+  int64_t at;       /**< the purchase's applied time (ms) */
+} upl_order;
+
+/** @return UPL_OK and fills `out`, or UPL_ENOTFOUND if no such order was accepted. */
+UPL_API upl_status upl_order_get(upl_order *out, const upl_engine *engine, const char *order);
+
+/**
+ * The index-th benefit of a tier (keys in byte order), for listing what a tier gives.
+ * @param key, value receive strings owned by the engine (valid until the plan changes)
+ * @return UPL_ENOTFOUND past the last benefit or for an unknown tier
+ */
+UPL_API upl_status upl_tier_benefit(const char **key, const char **value, const upl_engine *engine, uint32_t tier, size_t index);
+
 /** How many members sit below a member in a tier's matrix. */
 UPL_API upl_status upl_below(uint64_t *count, const upl_engine *engine, int64_t member, uint32_t tier);
 
@@ -279,6 +300,23 @@ UPL_API upl_status upl_digest(char out[65], const upl_engine *engine);
 /** Counters: events applied and rejected, members, and the engine clock (ms). Any may be NULL. */
 UPL_API upl_status upl_engine_counters(uint64_t *applied, uint64_t *rejected, uint64_t *members, int64_t *clock,
                                        const upl_engine *engine);
+
+/* ---- exact amounts ------------------------------------------------------------------------ */
+
+/**
+ * Parses a decimal string exactly as SPEC §2 says ("-?[0-9]+(.[0-9]+)?", never rounded) into
+ * units at `scale` (0..6): "12.50" at 2 is 1250; "1.235" at 2 is refused.
+ * @return UPL_OK, UPL_EINVALID_AMOUNT (not a decimal, too many decimals, outside int64 — the
+ *         message says which), UPL_EINVALID (NULL, scale out of range)
+ */
+UPL_API upl_status upl_parse_amount(int64_t *units, const char *text, int scale);
+
+/**
+ * Prints units at `scale` as SPEC §2 does ("12.50"; no point at scale 0; zero never signed).
+ * @param buf receives a NUL-terminated string; 32 bytes always suffice
+ * @return UPL_OK, or UPL_EINVALID (NULL, scale out of range, `cap` too small)
+ */
+UPL_API upl_status upl_format_amount(char *buf, size_t cap, int64_t units, int scale);
 
 #ifdef __cplusplus
 }

@@ -30,6 +30,7 @@ _Static_assert(offsetof(upl_member, reward_count) == 52, "reward_count at 52");
 /* Pinned status values. */
 _Static_assert(UPL_OK == 0 && UPL_EINVALID_EVENT == 1 && UPL_EINVALID_PLAN == 2 && UPL_EINCOMPATIBLE_PLAN == 3, "pinned");
 _Static_assert(UPL_EMEMBER_EXISTS == 10 && UPL_EDUPLICATE_ORDER == 13 && UPL_EINSUFFICIENT_POINTS == 21 && UPL_EOVERFLOW == 22, "pinned");
+_Static_assert(sizeof(upl_order) == 32, "upl_order is 32 bytes");
 _Static_assert(UPL_EINVALID == 100 && UPL_ENOMEM == 101 && UPL_ENOTFOUND == 102 && UPL_EINTERNAL == 103, "pinned");
 
 static int passed, failed;
@@ -158,6 +159,14 @@ static void test_typed_flow(void) {
   CHECK_STATUS(upl_member_benefit(&value, e, 5, "no-such"), UPL_OK);
   CHECK(value == NULL);
 
+  const char *key = NULL;
+  CHECK_STATUS(upl_tier_benefit(&key, &value, e, 1, 0), UPL_OK);
+  CHECK(key && value && strcmp(key, "delivery") == 0 && strcmp(value, "priority") == 0);
+  CHECK_STATUS(upl_tier_benefit(&key, &value, e, 1, 1), UPL_OK);
+  CHECK(strcmp(key, "discount") == 0 && strcmp(value, "0.05") == 0);
+  CHECK_STATUS(upl_tier_benefit(&key, &value, e, 1, 2), UPL_ENOTFOUND);
+  CHECK_STATUS(upl_tier_benefit(&key, &value, e, 9, 0), UPL_ENOTFOUND);
+
   int64_t up[4] = {0};
   size_t count = 0;
   CHECK_STATUS(upl_upline(up, 4, &count, e, 5, 0), UPL_OK);
@@ -176,8 +185,15 @@ static void test_typed_flow(void) {
   CHECK_STATUS(upl_refund(e, "o-1", 5000, 4000), UPL_OK);
   fx = upl_engine_effects(e, &n);
   CHECK(n == 3 && fx[0].type == UPL_EFFECT_DEBIT && fx[0].kind == UPL_KIND_CLAWBACK && fx[0].points == 5000 && fx[1].points == 250 && fx[2].points == 150);
-  CHECK_STATUS(upl_refund(e, "o-1", 0, 4001), UPL_OK); /* the rest */
-  CHECK_STATUS(upl_refund(e, "o-1", 0, 4002), UPL_EREFUND_EXCEEDS_ORDER);
+  upl_order order;
+  CHECK_STATUS(upl_order_get(&order, e, "o-1"), UPL_OK);
+  CHECK(order.member == 5 && order.amount == 10000 && order.refunded == 5000 && order.at == 3000);
+  CHECK_STATUS(upl_order_get(&order, e, "nope"), UPL_ENOTFOUND);
+  CHECK_STATUS(upl_refund(e, "o-1", 0, 4001), UPL_EINVALID_AMOUNT); /* 0 is no amount: use upl_refund_rest */
+  CHECK_STATUS(upl_refund_rest(e, "o-1", 4001), UPL_OK);
+  CHECK_STATUS(upl_order_get(&order, e, "o-1"), UPL_OK);
+  CHECK(order.refunded == 10000);
+  CHECK_STATUS(upl_refund_rest(e, "o-1", 4002), UPL_EREFUND_EXCEEDS_ORDER);
   CHECK_STATUS(upl_refund(e, "o-3", 100, 4000 + 31LL * 86400000), UPL_EREFUND_WINDOW_CLOSED);
 
   CHECK_STATUS(upl_redeem(e, 5, 1000, "r-1", 5000), UPL_OK);
@@ -216,6 +232,29 @@ static void test_typed_flow(void) {
   upl_engine_free(e);
 }
 
+static void test_amounts(void) {
+  int64_t units = -1;
+  CHECK_STATUS(upl_parse_amount(&units, "12.50", 2), UPL_OK);
+  CHECK(units == 1250);
+  CHECK_STATUS(upl_parse_amount(&units, "1.230", 2), UPL_OK);
+  CHECK(units == 123);
+  CHECK_STATUS(upl_parse_amount(&units, "-0.5", 0), UPL_EINVALID_AMOUNT);
+  CHECK(strstr(upl_last_error(), "more decimals than scale 0") != NULL);
+  CHECK_STATUS(upl_parse_amount(&units, "1.235", 2), UPL_EINVALID_AMOUNT);
+  CHECK_STATUS(upl_parse_amount(&units, "+5", 2), UPL_EINVALID_AMOUNT);
+  CHECK_STATUS(upl_parse_amount(&units, "99999999999999999999", 0), UPL_EINVALID_AMOUNT);
+  CHECK_STATUS(upl_parse_amount(&units, "1", 7), UPL_EINVALID);
+  CHECK(units == 123); /* untouched by the failures */
+  char buf[32];
+  CHECK_STATUS(upl_format_amount(buf, sizeof buf, -1250, 2), UPL_OK);
+  CHECK(strcmp(buf, "-12.50") == 0);
+  CHECK_STATUS(upl_format_amount(buf, sizeof buf, 0, 3), UPL_OK);
+  CHECK(strcmp(buf, "0.000") == 0);
+  CHECK_STATUS(upl_format_amount(buf, sizeof buf, INT64_MIN, 0), UPL_OK);
+  CHECK(strcmp(buf, "-9223372036854775808") == 0);
+  CHECK_STATUS(upl_format_amount(buf, 3, 1250, 2), UPL_EINVALID);
+}
+
 static void test_json_door(void) {
   upl_engine *e = NULL;
   CHECK_STATUS(upl_engine_open_json(&e, plan, sizeof plan - 1), UPL_OK);
@@ -250,6 +289,7 @@ int main(void) {
   test_open_and_misuse();
   test_typed_flow();
   test_json_door();
+  test_amounts();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
