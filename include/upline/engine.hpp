@@ -68,6 +68,13 @@ class Engine {
     install_plan(std::make_shared<const Plan>(std::move(plan)));
   }
 
+  // Move-only: orders and redemptions point at keys of the engine's own maps (node-based, so the
+  // pointers survive a move, not a copy). save_state()/load_state() make an independent copy.
+  Engine(Engine&&) noexcept = default;
+  Engine& operator=(Engine&&) noexcept = default;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
   /// Applies one event. Returns true when accepted; `effects` (cleared first) receives what the
   /// host must book. On rejection returns false, `effects` stays empty and `why` (if given)
   /// receives the code and a message naming the field, the value and the rule.
