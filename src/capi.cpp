@@ -156,20 +156,13 @@ UPL_API upl_status upl_engine_apply_json(upl_engine* e, const char* event_json, 
     if (!e) return null_engine();
     if (!event_json) return fail(UPL_EINVALID, "event_json: NULL");
     if (!result_json) return fail(UPL_EINVALID, "result_json: NULL");
-    upline::ParsedEvent parsed = upline::parse_event(std::string_view(event_json, len));
-    upl_status s;
-    std::string message;
-    if (auto* r = std::get_if<upline::Rejection>(&parsed)) {
-      s = reject_early(e, r->code, r->message);
-      message = r->message;
-    } else {
-      s = run(e, std::get<upline::Event>(parsed));
-      if (s != UPL_OK) message = last_error;
-    }
-    std::string result = upline::result_json(e->engine, 0, static_cast<upline::Code>(s), message, e->effects);
-    *result_json = copy_out(result);
-    if (s != UPL_OK) last_error = message;
-    return s;
+    upline::Rejection why;
+    if (upline::apply_parsed(e->engine, upline::parse_event(std::string_view(event_json, len)), e->effects, &why)) publish(e);
+    else e->records.clear();
+    e->last = static_cast<upl_status>(why.code);
+    *result_json = copy_out(upline::result_json(e->engine, 0, why.code, why.message, e->effects));
+    if (why.code != upline::Code::ok) last_error = why.message;
+    return e->last;
   });
 }
 

@@ -259,6 +259,16 @@ ParsedEvent parse_event(std::string_view text) {
   return Rejection{Code::invalid_event, "type: " + detail::show(*t) + " is not an event type"};
 }
 
+bool apply_parsed(Engine& engine, const ParsedEvent& parsed, std::vector<Effect>& effects, Rejection* why) {
+  if (const auto* r = std::get_if<Rejection>(&parsed)) {
+    effects.clear();
+    engine.count_rejection();
+    if (why) *why = *r;
+    return false;
+  }
+  return engine.apply(std::get<Event>(parsed), effects, why);
+}
+
 std::string event_json(const Event& event) {
   std::string s = "{\"type\":\"";
   s += event_type_name(event);

@@ -173,13 +173,8 @@ Code apply_record(Engine& engine, const JournalRecord& rec, std::vector<Effect>&
     Rejection why;
     return engine.apply(*rec.event, fx, &why) ? Code::ok : why.code;
   }
-  ParsedEvent parsed = parse_event(rec.text);
-  if (auto* r = std::get_if<Rejection>(&parsed)) {
-    engine.count_rejection();
-    return r->code;
-  }
   Rejection why;
-  return engine.apply(std::get<Event>(parsed), fx, &why) ? Code::ok : why.code;
+  return apply_parsed(engine, parse_event(rec.text), fx, &why) ? Code::ok : why.code;
 }
 
 Engine genesis_engine(const JournalRecord& genesis, const std::string& path) {
@@ -388,7 +383,16 @@ Submitted Store::append(std::uint64_t seq, Code code, const Event* event, std::s
   last_seq_ = seq;
   result.seq = seq;
   if (options_.durability == Durability::every) flush(true);
-  if (options_.snapshot_every > 0 && ++since_snapshot_ >= options_.snapshot_every) snapshot();
+  if (options_.snapshot_every > 0 && ++since_snapshot_ >= options_.snapshot_every) {
+    // The event is journaled whatever happens to the snapshot; only a journal failure (which
+    // stops the store) propagates. A failed snapshot is noted and retried after the next period.
+    try {
+      snapshot();
+    } catch (const StoreError& e) {
+      if (failure_) throw;
+      recovery_.notes.push_back(std::string("automatic snapshot failed: ") + e.what());
+    }
+  }
   return result;
 }
 
@@ -505,7 +509,16 @@ std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::op
   std::uint64_t n = 0;
   const JournalScan scan = scan_journal(fs.read(path), [&](const JournalRecord& rec, std::uint64_t) {
     if (rec.kind == RecordKind::genesis || rec.seq < from || (until && rec.seq > *until)) return;
-    out += rec.event ? event_json(*rec.event) : rec.text;
+    if (rec.event) {
+      out += event_json(*rec.event);
+    } else {
+      // Text that never parsed; a line break is JSON whitespace, so a space keeps it one line
+      // with the same parse outcome.
+      std::string line = rec.text;
+      for (char& c : line)
+        if (c == '\n' || c == '\r') c = ' ';
+      out += line;
+    }
     out += '\n';
     ++n;
   });

@@ -22,6 +22,10 @@ using ParsedEvent = std::variant<Event, Rejection>;
 /// Parses one event (a JSON object with "type" and the fields of SPEC §4).
 ParsedEvent parse_event(std::string_view json_text);
 
+/// Applies what parse_event produced: an Event goes to engine.apply; a Rejection is counted by
+/// the engine (so rejected() covers the whole stream) and reported as is. True when accepted.
+bool apply_parsed(Engine& engine, const ParsedEvent& parsed, std::vector<Effect>& effects, Rejection* why = nullptr);
+
 /// An event as one JSON line in the format parse_event reads (SPEC §4 fields plus "type");
 /// amounts exactly as written, a plan as its canonical JSON. parse_event(event_json(e)) gives e.
 std::string event_json(const Event& event);

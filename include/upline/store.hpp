@@ -92,7 +92,7 @@ struct Recovery {
   std::uint64_t replayed = 0;        // journal records applied after the snapshot
   bool torn_tail = false;
   std::uint64_t truncated_bytes = 0;
-  std::vector<std::string> notes;    // torn tail, snapshots skipped and why
+  std::vector<std::string> notes;    // torn tail, snapshots skipped and why, automatic snapshots that failed
 };
 
 /// The result of one submitted event.

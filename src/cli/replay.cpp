@@ -95,22 +95,9 @@ int replay(const Args& args) {
   while (std::getline(*events, line)) {
     if (blank(line)) continue;
     ++seq;
-    ParsedEvent parsed = parse_event(line);
-    Code code = Code::ok;
-    std::string message;
-    effects.clear();
-    if (auto* r = std::get_if<Rejection>(&parsed)) {
-      engine.count_rejection();
-      code = r->code;
-      message = std::move(r->message);
-    } else {
-      Rejection why;
-      if (!engine.apply(std::get<Event>(parsed), effects, &why)) {
-        code = why.code;
-        message = std::move(why.message);
-      }
-    }
-    if (effects_out) *effects_out << result_json(engine, seq, code, message, effects) << '\n';
+    Rejection why;
+    apply_parsed(engine, parse_event(line), effects, &why);
+    if (effects_out) *effects_out << result_json(engine, seq, why.code, why.message, effects) << '\n';
   }
   if (events->bad()) {
     std::fprintf(stderr, "upline replay: %s: read error\n", events_path.c_str());
