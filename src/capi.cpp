@@ -120,7 +120,7 @@ UPL_API const char* upl_status_str(upl_status s) {
     case UPL_ENOMEM: return "nomem";
     case UPL_ENOTFOUND: return "notfound";
     case UPL_EINTERNAL: return "internal";
-    default: break;
+    default: break;  // the rejection codes, and values that are no status at all
   }
   std::string_view n = upline::code_name(static_cast<upline::Code>(s));
   return n.data();  // code_name returns literals: NUL-terminated

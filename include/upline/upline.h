@@ -71,7 +71,10 @@ typedef enum upl_status {
   UPL_EINVALID = 100,  /**< a NULL, malformed or out-of-range argument */
   UPL_ENOMEM = 101,    /**< out of memory */
   UPL_ENOTFOUND = 102, /**< a query named a member, tier or order that does not exist */
-  UPL_EINTERNAL = 103  /**< a bug: please report it with upl_last_error() */
+  UPL_EINTERNAL = 103, /**< a bug: please report it with upl_last_error() */
+  /* Not a status: makes the enum as wide as int in C and C++, so that any int a host passes in
+   * (upl_status_str(9999)) is a valid value of the type. */
+  UPL_STATUS_FORCE_INT_ = 0x7fffffff
 } upl_status;
 
 /** An engine: opaque. */

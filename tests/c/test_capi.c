@@ -8,6 +8,7 @@
 
 /* The record layouts are part of the ABI. */
 _Static_assert(sizeof(upl_effect) == 40, "upl_effect is 40 bytes");
+_Static_assert(sizeof(upl_status) == sizeof(int), "upl_status is an int");
 _Static_assert(offsetof(upl_effect, type) == 0, "type at 0");
 _Static_assert(offsetof(upl_effect, kind) == 1, "kind at 1");
 _Static_assert(offsetof(upl_effect, tier) == 2, "tier at 2");
