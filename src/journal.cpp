@@ -9,7 +9,7 @@ namespace {
 
 void put_decimal(ByteWriter& w, const Decimal& d) { w.str(d.text()); }
 
-Decimal get_decimal(ByteReader& r) { return Decimal::lenient(r.str(4096)); }
+Decimal get_decimal(ByteReader& r) { return Decimal::lenient(r.str(max_record_payload)); }
 
 void put_optional_id(ByteWriter& w, const std::optional<MemberId>& v) {
   w.u8(v ? 1 : 0);
@@ -98,9 +98,9 @@ JournalRecord decode_record_payload(std::string_view payload) {
     }
     case RecordKind::purchase: {
       Purchase e;
-      e.order = r.str(4096);
+      e.order = r.str(max_record_payload);
       e.member = r.i64();
-      e.shop = r.str(4096);
+      e.shop = r.str(max_record_payload);
       e.amount = get_decimal(r);
       e.at = r.i64();
       rec.event = e;
@@ -108,7 +108,7 @@ JournalRecord decode_record_payload(std::string_view payload) {
     }
     case RecordKind::refund: {
       Refund e;
-      e.order = r.str(4096);
+      e.order = r.str(max_record_payload);
       if (r.u8()) e.amount = get_decimal(r);
       e.at = r.i64();
       rec.event = e;
@@ -118,7 +118,7 @@ JournalRecord decode_record_payload(std::string_view payload) {
       Redeem e;
       e.member = r.i64();
       e.points = get_decimal(r);
-      e.ref = r.str(4096);
+      e.ref = r.str(max_record_payload);
       e.at = r.i64();
       rec.event = e;
       break;
@@ -186,13 +186,15 @@ JournalScan scan_journal(std::string_view image, const std::function<void(const 
   if (image.substr(0, journal_magic.size()) != journal_magic) return stop(JournalScan::End::corrupt, 0, "not an upline journal (bad file header)");
   std::uint64_t off = journal_magic.size();
   s.valid_bytes = off;
+  // Where the last non-zero byte of the file is: damage followed only by zeros is a torn tail.
+  const std::size_t last_nonzero = image.find_last_not_of('\0');
   while (off < image.size()) {
     const std::uint64_t left = image.size() - off;
     if (left < record_header_size) return stop(JournalScan::End::torn_tail, off, "a record header cut short");
     ByteReader h(image.substr(off, record_header_size), off);
     const std::uint32_t length = h.u32(), chain = h.u32(), payload_crc = h.u32(), header_crc = h.u32();
     if (Crc32c::compute(image.substr(off, 12)) != header_crc) {
-      if (image.substr(off).find_first_not_of('\0') == std::string_view::npos)
+      if (last_nonzero == std::string_view::npos || last_nonzero < off + record_header_size)
         return stop(JournalScan::End::torn_tail, off, "a zero-filled tail");
       return stop(JournalScan::End::corrupt, off, "a record header that fails its checksum");
     }
@@ -202,7 +204,7 @@ JournalScan scan_journal(std::string_view image, const std::function<void(const 
     const std::string_view payload = image.substr(off + record_header_size, length);
     const std::uint64_t end = off + record_header_size + length;
     if (Crc32c::compute(payload) != payload_crc) {
-      if (end == image.size()) return stop(JournalScan::End::torn_tail, off, "a last record that fails its checksum");
+      if (end == image.size() || last_nonzero < end) return stop(JournalScan::End::torn_tail, off, "a last record that fails its checksum");
       return stop(JournalScan::End::corrupt, off, "a record that fails its checksum");
     }
     JournalRecord rec;

@@ -61,6 +61,14 @@ class Fields {
     return true;
   }
 
+  bool string(std::string_view name, std::string& out) {
+    const json* v = field(name, true);
+    if (!v) return false;
+    if (!v->is_string()) return fail(std::string(name) + ": expected a string, got " + std::string(detail::type_name(*v)) + " " + detail::show(*v));
+    out = v->get<std::string>();
+    return true;
+  }
+
   bool text(std::string_view name, std::string& out) {
     const json* v = field(name, true);
     if (!v) return false;
@@ -169,8 +177,14 @@ void write_effect(std::string& s, const Engine& engine, const Effect& e) {
 
 ParsedEvent parse_event(std::string_view text) {
   std::string err;
-  auto parsed = detail::parse_strict(text, err);
+  detail::Duplicate dup;
+  auto parsed = detail::parse_strict(text, err, &dup);
   if (!parsed) return Rejection{Code::invalid_event, err};
+  // A duplicate key inside a plan event's plan is the plan's fault (SPEC §3: invalid_plan, after
+  // the event's structural checks); anywhere else it is a structural fault of the event.
+  const bool dup_in_plan = dup.found && (dup.path == "plan" || dup.path.rfind("plan.", 0) == 0 || dup.path.rfind("plan[", 0) == 0);
+  if (dup.found && !dup_in_plan)
+    return Rejection{Code::invalid_event, (dup.path.empty() ? std::string() : dup.path + ": ") + "duplicate key \"" + dup.key + "\""};
   const json& obj = *parsed;
   if (!obj.is_object()) return Rejection{Code::invalid_event, "event: expected a JSON object, got " + std::string(detail::type_name(obj))};
   auto t = obj.find("type");
@@ -199,7 +213,7 @@ ParsedEvent parse_event(std::string_view text) {
     f.only({"order", "member", "shop", "amount", "at"});
     f.key("order", e.order);
     f.integer("member", 1, e.member);
-    f.key("shop", e.shop);
+    f.string("shop", e.shop);  // any string: an id no plan can have is unknown_shop, in its place
     f.decimal("amount", e.amount);
     f.integer("at", 0, e.at);
     return done(e);
@@ -250,6 +264,7 @@ ParsedEvent parse_event(std::string_view text) {
     f.text("actor", e.actor);
     f.integer("at", 0, e.at);
     if (!f.ok()) return f.rejection();
+    if (dup_in_plan) return Rejection{Code::invalid_plan, dup.path + ": duplicate key \"" + dup.key + "\""};
     PlanFaults faults;
     auto p = detail::plan_from_json(*plan, faults);
     if (!p) return Rejection{Code::invalid_plan, "plan: " + faults.message()};

@@ -209,8 +209,10 @@ std::optional<Plan> plan_from_json(const json& root, PlanFaults& faults) {
           continue;
         }
         HistoryBand band;
-        if (const json* o = r.required(b, path, "orders"))
-          if (auto x = r.integer(*o, path + ".orders", 0, INT64_MAX)) band.orders = static_cast<std::uint64_t>(*x);
+        if (const json* o = r.required(b, path, "orders")) {
+          if (o->is_number_unsigned()) band.orders = o->get<std::uint64_t>();  // any integer >= 0
+          else if (auto x = r.integer(*o, path + ".orders", 0, INT64_MAX)) band.orders = static_cast<std::uint64_t>(*x);
+        }
         if (const json* m = r.required(b, path, "multiplier"))
           if (auto x = r.rate(*m, path + ".multiplier")) band.multiplier = *x;
         p.history.push_back(band);
@@ -280,7 +282,9 @@ std::optional<Plan> plan_from_json(const json& root, PlanFaults& faults) {
               DirectReferrals d;
               bool ok = true;
               if (const json* cnt = r.required(*dr, dp, "count")) {
-                if (auto x = r.integer(*cnt, dp + ".count", 1, UINT32_MAX)) d.count = static_cast<std::uint32_t>(*x);
+                // Any integer >= 1; above 2^32-1 no member can ever meet it, so it is stored as that.
+                if (cnt->is_number_unsigned() && cnt->get<std::uint64_t>() > UINT32_MAX) d.count = UINT32_MAX;
+                else if (auto x = r.integer(*cnt, dp + ".count", 1, INT64_MAX)) d.count = static_cast<std::uint32_t>(std::min<std::int64_t>(*x, UINT32_MAX));
                 else ok = false;
               } else ok = false;
               if (const json* mt = r.required(*dr, dp, "min_tier")) {

@@ -306,7 +306,10 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
     if (probe.end == JournalScan::End::corrupt) corrupt(path, probe.problem);
     for (const auto& [seq, name] : snapshots_in(fs, dir)) {
       if (seq > probe.last_seq) {
-        rec.notes.push_back(name + " skipped: it is ahead of the journal (last sequence " + std::to_string(probe.last_seq) + ")");
+        // It belongs to a history the journal no longer has; once the journal grows past it, it
+        // would be taken for this one's. Removed.
+        fs.remove(dir + "/" + name);
+        rec.notes.push_back(name + " removed: it is ahead of the journal (last sequence " + std::to_string(probe.last_seq) + ")");
         continue;
       }
       try {
@@ -353,6 +356,8 @@ Submitted Store::submit(std::string_view event_json) {
   check_usable();
   ParsedEvent parsed = parse_event(event_json);
   if (auto* r = std::get_if<Rejection>(&parsed)) {
+    if (event_json.size() > max_record_payload - 14)  // seq, status, kind, length
+      throw StoreError(StoreError::Kind::usage, "a text of " + std::to_string(event_json.size()) + " bytes does not fit one journal record");
     engine_.count_rejection();
     Submitted out;
     out.code = r->code;
@@ -364,6 +369,12 @@ Submitted Store::submit(std::string_view event_json) {
 
 Submitted Store::submit(const Event& event) {
   check_usable();
+  {
+    std::string probe;
+    encode_record_payload(probe, 0, Code::ok, &event, {});
+    if (probe.size() > max_record_payload)
+      throw StoreError(StoreError::Kind::usage, "an event of " + std::to_string(probe.size()) + " bytes does not fit one journal record");
+  }
   Submitted out;
   Rejection why;
   if (!engine_.apply(event, out.effects, &why)) {
@@ -373,6 +384,8 @@ Submitted Store::submit(const Event& event) {
   const auto* change = std::get_if<PlanChange>(&event);
   if (change && !change->plan)  // nothing to journal but the fault itself: replays as the same rejection
     return append(last_seq_ + 1, out.code, nullptr, R"({"type":"plan"})", std::move(out));
+  if (change && out.code == Code::invalid_plan)  // a plan record must hold a valid plan: keep it as text
+    return append(last_seq_ + 1, out.code, nullptr, event_json(event), std::move(out));
   return append(last_seq_ + 1, out.code, &event, {}, std::move(out));
 }
 
@@ -464,6 +477,9 @@ std::optional<Until> parse_until(std::string_view s) noexcept {
     ms = num(20, 3);
   }
   if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0) return std::nullopt;
+  static constexpr int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > month_days[mo - 1] + (mo == 2 && leap)) return std::nullopt;
   // Days from the civil date (Howard Hinnant's algorithm), exact, no time zone.
   y -= mo <= 2;
   const long long era = y / 400, yoe = y - era * 400;
@@ -497,7 +513,7 @@ Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t
     if (!until) return false;
     if (until->by == Until::By::seq) return rec.seq > static_cast<std::uint64_t>(until->value);
     // By time: stop at the first event that would be applied after it (applied times only grow).
-    return rec.event && std::max(e.clock(), rec.at()) > until->value;
+    return rec.status == Code::ok && rec.event && std::max(e.clock(), rec.at()) > until->value;
   });
   if (last_seq) *last_seq = std::max(after, r.applied_to);
   return std::move(*engine);
@@ -515,8 +531,19 @@ std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::op
       // Text that never parsed; a line break is JSON whitespace, so a space keeps it one line
       // with the same parse outcome.
       std::string line = rec.text;
-      for (char& c : line)
-        if (c == '\n' || c == '\r') c = ' ';
+      bool in_string = false, escaped = false;
+      for (char& c : line) {
+        if (in_string) {
+          if (escaped) escaped = false;
+          else if (c == '\\') escaped = true;
+          else if (c == '"') in_string = false;
+          if (c == '\n' || c == '\r') c = '\x01';  // a raw control character in a string: still not JSON
+        } else if (c == '"') {
+          in_string = true;
+        } else if (c == '\n' || c == '\r') {
+          c = ' ';  // whitespace between tokens
+        }
+      }
       out += line;
     }
     out += '\n';

@@ -33,9 +33,10 @@ std::string path_of(const std::vector<Frame>& frames) {
 
 }  // namespace
 
-std::optional<json> parse_strict(std::string_view text, std::string& error) {
+std::optional<json> parse_strict(std::string_view text, std::string& error, Duplicate* duplicate) {
   std::vector<Frame> frames;
   std::string dup;
+  Duplicate first;
   auto cb = [&](int /*depth*/, json::parse_event_t ev, json& parsed) -> bool {
     switch (ev) {
       case json::parse_event_t::object_start:
@@ -50,10 +51,10 @@ std::optional<json> parse_strict(std::string_view text, std::string& error) {
       case json::parse_event_t::key: {
         auto& f = frames.back();
         const std::string& k = parsed.get_ref<const std::string&>();
-        if (!f.keys.insert(k).second && dup.empty()) {
+        if (!f.keys.insert(k).second && !first.found) {
           f.key.clear();
-          std::string where = path_of(frames);
-          dup = (where.empty() ? std::string() : where + ": ") + "duplicate key \"" + k + "\"";
+          first = Duplicate{true, path_of(frames), k};
+          dup = (first.path.empty() ? std::string() : first.path + ": ") + "duplicate key \"" + k + "\"";
         }
         f.key = k;
         break;
@@ -71,9 +72,13 @@ std::optional<json> parse_strict(std::string_view text, std::string& error) {
     error = std::string("not valid JSON: ") + e.what();
     return std::nullopt;
   }
-  if (!dup.empty()) {
-    error = dup;
-    return std::nullopt;
+  if (first.found) {
+    if (duplicate) {
+      *duplicate = first;
+    } else {
+      error = dup;
+      return std::nullopt;
+    }
   }
   return j;
 }

@@ -16,8 +16,17 @@ namespace upline::detail {
 
 using json = nlohmann::json;
 
+/// The first duplicate key met while parsing: where (path of the object) and which key.
+struct Duplicate {
+  bool found = false;
+  std::string path;
+  std::string key;
+};
+
 /// Parses `text`; nullopt with `error` set on a syntax error or a duplicate key (named by path).
-std::optional<json> parse_strict(std::string_view text, std::string& error);
+/// With `duplicate`, a duplicate key does not fail the parse: the first one is recorded there
+/// (the later value wins) for the caller to report where it belongs.
+std::optional<json> parse_strict(std::string_view text, std::string& error, Duplicate* duplicate = nullptr);
 
 /// A short rendering of a JSON value for messages: strings quoted, long values cut.
 std::string show(const json& v);

@@ -160,7 +160,7 @@ TEST_CASE("properties: same input gives the same effects and digest") {
   }
 }
 
-TEST_CASE("properties: the effects add up to every balance and lifetime; census and nodes agree") {
+TEST_CASE("properties: the effects add up to every balance and lifetime, and census and nodes agree") {
   for (std::uint64_t seed = 11; seed <= 18; ++seed) {
     Rng prng(seed);
     Plan plan = random_plan(prng, seed % 2 == 0);

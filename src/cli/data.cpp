@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <poll.h>
 
 namespace upline::cli {
 
@@ -96,6 +97,8 @@ int data_apply(const Args& args) {
     const std::string& dir = o["--data"];
     std::unique_ptr<Store> store;
     if (posix_file_system().exists(dir + "/journal")) {
+      if (o.count("--plan"))
+        std::fprintf(stderr, "upline apply: %s already holds a store: --plan is ignored (change a plan with a plan event)\n", dir.c_str());
       store = Store::open(dir, options);
       print_recovery(store->recovery());
     } else {
@@ -130,11 +133,19 @@ int data_apply(const Args& args) {
       std::fflush(stdout);
       acks.clear();
     };
+    // On a pipe or terminal, a group is also closed whenever no more input is waiting, so that a
+    // client that waits for its acknowledgement before sending more never waits forever.
+    auto input_waiting = [&] {
+      if (in != &std::cin || std::cin.rdbuf()->in_avail() > 0) return true;
+      pollfd p{0, POLLIN, 0};
+      return ::poll(&p, 1, 0) > 0;
+    };
     while (std::getline(*in, line)) {
-      if (line.find_first_not_of(" \t\r\n") == std::string::npos) continue;
-      acks.push_back(store->submit(line));
-      acks.back().effects.clear();
-      if (acks.size() >= batch) acknowledge();
+      if (line.find_first_not_of(" \t\r\n\f\v") != std::string::npos) {
+        acks.push_back(store->submit(line));
+        acks.back().effects.clear();
+      }
+      if (acks.size() >= batch || (!acks.empty() && !input_waiting())) acknowledge();
     }
     acknowledge();
     return 0;

@@ -21,7 +21,7 @@ const char* const replay_usage =
     "If PLAN.json is invalid nothing is written and the exit status is 1.\n";
 
 bool blank(const std::string& line) {
-  return line.find_first_not_of(" \t\r\n") == std::string::npos;
+  return line.find_first_not_of(" \t\r\n\f\v") == std::string::npos;
 }
 
 }  // namespace
