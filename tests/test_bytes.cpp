@@ -126,7 +126,8 @@ TEST_CASE("bytes: ByteReader bounds errors are FormatError, at every short lengt
     }
   }
   SUBCASE("a failed read consumes nothing") {
-    ByteReader r(bytes({1, 2, 3}));
+    const std::string in = bytes({1, 2, 3});  // the reader views it: it must outlive the reader
+    ByteReader r(in);
     CHECK_THROWS_AS(r.u32(), FormatError);
     CHECK(r.left() == 3);
     CHECK(r.u8() == 1);
