@@ -56,7 +56,7 @@ class StateCodec {
     }
     w.u64(e.orders_.size());
     for (const auto& o : e.orders_) {
-      w.str(*o.id);
+      w.str(o.id);
       w.u32(o.member);
       w.u32(o.shop);
       w.i64(o.amount);
@@ -72,7 +72,7 @@ class StateCodec {
     }
     w.u64(e.redemptions_.size());
     for (const auto& r : e.redemptions_) {
-      w.str(*r.ref);
+      w.str(r.ref);
       w.u32(r.member);
       w.i64(r.points);
       w.i64(r.at);
@@ -140,7 +140,6 @@ class StateCodec {
       m.status = static_cast<Status>(status);
       e.index_.insert(m.id, static_cast<std::uint32_t>(i));
       e.members_.push_back(m);
-      e.queued_.push_back(0);
       ++e.census_[m.tier];
       if (m.sponsor != no_member && m.tier > 0) ++e.referrals_by_tier_[Engine::referral_key(m.sponsor, m.tier)];
     }
@@ -174,17 +173,19 @@ class StateCodec {
     }
     const std::uint64_t orders = r.u64();
     if (orders > r.left() / 48) r.fail("an order count that fits the snapshot");
+    if (orders >= KeyIndex::none) r.fail("an order count below 2^32-1");
     e.orders_.reserve(orders);
+    e.order_index_.reserve(orders, [&e](std::uint32_t i) { return e.orders_[i].id; });
     std::vector<std::pair<std::uint64_t, std::uint32_t>> ranges;
     for (std::uint64_t i = 0; i < orders; ++i) {
-      std::string id = r.str(64);
-      auto [it, fresh] = e.order_index_.emplace(std::move(id), static_cast<std::uint32_t>(i));
-      if (!fresh) r.fail("distinct order ids");
-      Engine::OrderRecord o{&it->first, r.u32(), r.u32(), r.i64(), r.i64(), r.i64(), r.u64(), r.u32()};
+      const std::string id = r.str(64);
+      if (id.empty() || e.find_order(id) != KeyIndex::none) r.fail("distinct order ids of 1..64 bytes");
+      Engine::OrderRecord o{e.order_ids_.add(id), r.u32(), r.u32(), r.i64(), r.i64(), r.i64(), r.u64(), r.u32()};
       if (o.member >= members || o.shop >= shops || o.amount <= 0 || o.refunded < 0 || o.refunded > o.amount)
-        r.fail("order \"" + *o.id + "\" with a known member and shop and 0 <= refunded <= amount");
+        r.fail("order \"" + id + "\" with a known member and shop and 0 <= refunded <= amount");
       ranges.emplace_back(o.credit_begin, o.credit_count);
       e.orders_.push_back(o);
+      e.order_index_.insert(id, static_cast<std::uint32_t>(i), [&e](std::uint32_t k) { return e.orders_[k].id; });
     }
     const std::uint64_t credits = r.u64();
     if (credits > r.left() / 12) r.fail("a credit count that fits the snapshot");
@@ -197,12 +198,14 @@ class StateCodec {
     for (const auto& [begin, count] : ranges)
       if (begin > credits || count > credits - begin) r.fail("order credits inside the credit table");
     const std::uint64_t redemptions = r.u64();
+    if (redemptions >= KeyIndex::none) r.fail("a redemption count below 2^32-1");
     for (std::uint64_t i = 0; i < redemptions; ++i) {
-      auto [it, fresh] = e.refs_.insert(r.str(64));
-      if (!fresh) r.fail("distinct redemption refs");
-      Engine::RedeemRecord rr{&*it, r.u32(), r.i64(), r.i64()};
+      const std::string ref = r.str(64);
+      if (ref.empty() || e.find_ref(ref) != KeyIndex::none) r.fail("distinct redemption refs of 1..64 bytes");
+      Engine::RedeemRecord rr{e.ref_ids_.add(ref), r.u32(), r.i64(), r.i64()};
       if (rr.member >= members) r.fail("a redemption by a known member");
       e.redemptions_.push_back(rr);
+      e.ref_index_.insert(ref, static_cast<std::uint32_t>(i), [&e](std::uint32_t k) { return e.redemptions_[k].ref; });
     }
     const std::uint64_t adjustments = r.u64();
     for (std::uint64_t i = 0; i < adjustments; ++i) {

@@ -24,16 +24,15 @@
 #include "upline/plan.hpp"
 #include "upline/points.hpp"
 #include "upline/status.hpp"
+#include "upline/storage.hpp"
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace upline {
@@ -68,8 +67,8 @@ class Engine {
     install_plan(std::make_shared<const Plan>(std::move(plan)));
   }
 
-  // Move-only: orders and redemptions point at keys of the engine's own maps (node-based, so the
-  // pointers survive a move, not a copy). save_state()/load_state() make an independent copy.
+  // Move-only: orders and redemptions point at their ids in the engine's own arenas (whose blocks
+  // survive a move, not a copy). save_state()/load_state() make an independent copy.
   Engine(Engine&&) noexcept = default;
   Engine& operator=(Engine&&) noexcept = default;
   Engine(const Engine&) = delete;
@@ -179,10 +178,10 @@ class Engine {
 
   /// The order with this id, or nullopt.
   std::optional<OrderView> order(std::string_view id) const {
-    auto it = order_index_.find(std::string(id));
-    if (it == order_index_.end()) return std::nullopt;
-    const OrderRecord& o = orders_[it->second];
-    return OrderView{*o.id, members_[o.member].id, shop_names_[o.shop], Money{o.amount}, Money{o.refunded}, o.at};
+    const std::uint32_t i = find_order(id);
+    if (i == KeyIndex::none) return std::nullopt;
+    const OrderRecord& o = orders_[i];
+    return OrderView{std::string(o.id), members_[o.member].id, shop_names_[o.shop], Money{o.amount}, Money{o.refunded}, o.at};
   }
 
   const std::string& tier_name(std::uint32_t t) const noexcept { return plan_->tiers[t].name; }
@@ -214,7 +213,7 @@ class Engine {
   Engine() = default;  // for load_state
 
   struct OrderRecord {
-    const std::string* id;      // key in order_index_ (stable: node-based map)
+    std::string_view id;        // in order_ids_ (stable)
     std::uint32_t member;
     std::uint32_t shop;         // index into shop_names_
     std::int64_t amount;        // money units
@@ -228,7 +227,7 @@ class Engine {
     std::int64_t points;
   };
   struct RedeemRecord {
-    const std::string* ref;
+    std::string_view ref;       // in ref_ids_ (stable)
     std::uint32_t member;
     std::int64_t points;
     Time at;
@@ -293,18 +292,38 @@ class Engine {
   void advance_clock(Time at) noexcept { clock_ = std::max(clock_, at); }
   bool active(std::uint32_t m) const noexcept { return members_[m].status == Status::active; }
 
-  // Checks that applying `staged` keeps every balance and lifetime inside int64. Credits of one
-  // event all have one sign, so checking each member's total suffices.
+  std::uint32_t find_order(std::string_view id) const noexcept {
+    return order_index_.find(id, [this](std::uint32_t i) { return orders_[i].id; });
+  }
+  std::uint32_t find_ref(std::string_view ref) const noexcept {
+    return ref_index_.find(ref, [this](std::uint32_t i) { return redemptions_[i].ref; });
+  }
+
+  // Checks that applying `staged` keeps every balance and lifetime inside int64 (SPEC §2: only
+  // the resulting values must fit; each credit or debit was checked on its own when computed).
   std::optional<Rejection> check_balances(const std::vector<Staged>& staged) {
-    // Totals in 128 bits: only the resulting balance and lifetime must fit int64 (SPEC §2); each
-    // credit or debit was checked on its own when it was computed.
+    // Fast path, O(n): a member's own sum lies between the sum of all debits and the sum of all
+    // credits, so if every member stays in range under both extremes, all do.
+    constexpr i128 lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
+    i128 up = 0, down = 0;
+    for (const Staged& s : staged) (s.points > 0 ? up : down) += s.points;
+    bool safe = true;
+    for (const Staged& s : staged) {
+      const MemberRecord& r = members_[s.member];
+      const i128 b = r.balance, l = r.lifetime;
+      if (b + up > hi || l + up > hi || b + down < lo || l + down < lo) {
+        safe = false;
+        break;
+      }
+    }
+    if (safe) return std::nullopt;
+    // Exact: per-member totals in 128 bits.
     totals_.clear();
     for (const Staged& s : staged) {
       auto it = std::find_if(totals_.begin(), totals_.end(), [&](const auto& t) { return t.first == s.member; });
       if (it == totals_.end()) totals_.emplace_back(s.member, static_cast<i128>(s.points));
       else it->second += s.points;
     }
-    constexpr i128 lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
     for (const auto& [m, total] : totals_) {
       const i128 b = members_[m].balance + total, l = members_[m].lifetime + total;
       if (b < lo || b > hi || l < lo || l > hi)
@@ -336,8 +355,9 @@ class Engine {
   // ---- §8 promotions and rewards --------------------------------------------------------------
 
   void enqueue(std::uint32_t m) {
-    if (queued_[m]) return;
-    queued_[m] = 1;
+    MemberRecord& r = members_[m];
+    if (r.queued) return;
+    r.queued = 1;
     work_.push_back(m);
   }
 
@@ -402,15 +422,15 @@ class Engine {
 
   // Runs the work list to exhaustion (SPEC §8).
   void settle(std::vector<Effect>& fx) {
-    while (!work_.empty()) {
-      std::uint32_t m = work_.front();
-      work_.pop_front();
-      queued_[m] = 0;
+    for (std::size_t head = 0; head < work_.size(); ++head) {
+      const std::uint32_t m = work_[head];
+      members_[m].queued = 0;
       while (active(m) && members_[m].tier + 1u < plan_->tiers.size() &&
              criteria_hold(m, *plan_->tiers[members_[m].tier + 1u].promote_at))
         promote(m, fx);
       if (active(m)) grant_rewards(m, fx);
     }
+    work_.clear();
   }
 
   // ---- plan ------------------------------------------------------------------------------------
@@ -422,6 +442,7 @@ class Engine {
       matrices_.emplace_back(t.width, t.fill, /*dense=*/matrices_.empty());
       census_.push_back(0);
     }
+    shop_slot_.assign(plan_->shops.size(), no_shop);
     reward_order_.clear();
     for (const Reward& r : plan_->rewards) reward_order_.emplace_back(intern(reward_names_, reward_ix_, r.id), r.lifetime_points.units);
     max_filled_levels_ = plan_->max_filled_levels_used();
@@ -480,8 +501,16 @@ class Engine {
     return v;
   }
 
+  // The engine's shop index of the current plan's i-th shop (interned on first use).
+  std::uint32_t shop_index(const Plan& plan, const Shop* shop) {
+    std::uint32_t& slot = shop_slot_[static_cast<std::size_t>(shop - plan.shops.data())];
+    if (slot == no_shop) slot = intern(shop_names_, shop_ix_, shop->id);
+    return slot;
+  }
+  static constexpr std::uint32_t no_shop = std::numeric_limits<std::uint32_t>::max();
+
   std::shared_ptr<const Plan> plan_;
-  std::vector<MemberRecord> members_;
+  big_vector<MemberRecord> members_;
   IdIndex index_;
   std::vector<Matrix> matrices_;
   std::vector<std::uint64_t> census_;
@@ -492,12 +521,15 @@ class Engine {
   std::vector<std::pair<std::uint32_t, std::int64_t>> reward_order_;  // current plan: (reward, threshold)
   std::uint32_t max_filled_levels_ = 0;
 
-  std::unordered_map<std::string, std::uint32_t> order_index_;
-  std::vector<OrderRecord> orders_;
-  std::vector<CreditRecord> credits_;
+  KeyIndex order_index_;   // order id → orders_ index
+  StringArena order_ids_;
+  big_vector<OrderRecord> orders_;
+  big_vector<CreditRecord> credits_;
   std::vector<std::string> shop_names_;
   std::unordered_map<std::string, std::uint32_t> shop_ix_;
-  std::unordered_set<std::string> refs_;
+  std::vector<std::uint32_t> shop_slot_;  // current plan's shop i → shop_names_ index, or no_shop
+  KeyIndex ref_index_;     // redemption ref → redemptions_ index
+  StringArena ref_ids_;
   std::vector<RedeemRecord> redemptions_;
   std::vector<AdjustRecord> adjustments_;
   std::vector<PlanRecord> plan_changes_;  // who changed the plan, when (the plan itself is plan_)
@@ -507,8 +539,7 @@ class Engine {
   std::uint64_t rejected_ = 0;
 
   // Scratch, reused across events.
-  std::deque<std::uint32_t> work_;
-  std::vector<std::uint8_t> queued_;
+  std::vector<std::uint32_t> work_;  // the §8 FIFO (MemberRecord::queued marks members in it)
   std::vector<Staged> staged_;
   std::vector<std::pair<std::uint32_t, i128>> totals_;
 };
@@ -537,7 +568,6 @@ inline Rejection Engine::handle(const Join& e, std::vector<Effect>& fx) {
   rec.id = e.member;
   rec.sponsor = sponsor;
   members_.push_back(rec);
-  queued_.push_back(0);
   index_.insert(e.member, m);
   ++census_[0];
   if (sponsor != no_member) ++members_[sponsor].referrals;
@@ -553,7 +583,7 @@ inline Rejection Engine::handle(const Purchase& e, std::vector<Effect>& fx) {
   if (auto r = check_key("order", e.order)) return *r;
   if (auto r = check_member_field("member", e.member)) return *r;
   if (auto r = check_at(e.at)) return *r;
-  if (order_index_.count(e.order)) return reject(Code::duplicate_order, "order: \"" + e.order + "\" was already accepted");
+  if (find_order(e.order) != KeyIndex::none) return reject(Code::duplicate_order, "order: \"" + e.order + "\" was already accepted");
   const std::uint32_t m = index_.find(e.member);
   if (m == no_member) return reject(Code::unknown_member, "member: " + std::to_string(e.member) + " is not a member");
   const Plan& plan = *plan_;
@@ -563,17 +593,14 @@ inline Rejection Engine::handle(const Purchase& e, std::vector<Effect>& fx) {
   if (auto r = to_units("amount", e.amount, plan.money_scale, "money_scale", amount)) return *r;
   if (amount <= 0) return reject(Code::invalid_amount, "amount: \"" + e.amount.text() + "\" must be > 0");
 
-  // P = round(amount × ratio × history × accrual), exact: up to 2^63 × (10^9)^3 × 10^6 < 2^256.
+  // P = round(amount × ratio × history × accrual), exact.
   const MemberRecord& buyer = members_[m];
   std::int64_t points = 0;
   if (amount >= shop->min_basket.units) {
-    int256 num = int256(amount) * shop->ratio.micros * plan.history_multiplier(buyer.orders).micros * plan.tiers[buyer.tier].accrual.micros *
-                 pow10(plan.points_scale);
-    int256 den = int256(pow10(plan.money_scale)) * (int256(Rate::one) * Rate::one * Rate::one);
-    int256 p = round_half_even(num, den);
-    if (p > int256(std::numeric_limits<std::int64_t>::max()))
-      return reject(Code::overflow, "amount: \"" + e.amount.text() + "\" earns more points than int64 holds");
-    points = static_cast<std::int64_t>(p);
+    auto p = purchase_points(amount, shop->ratio, plan.history_multiplier(buyer.orders), plan.tiers[buyer.tier].accrual, plan.money_scale,
+                             plan.points_scale);
+    if (!p) return reject(Code::overflow, "amount: \"" + e.amount.text() + "\" earns more points than int64 holds");
+    points = *p;
   }
 
   // Stage the credits: own, then each tier's upline (SPEC §6 steps 3–4).
@@ -583,6 +610,14 @@ inline Rejection Engine::handle(const Purchase& e, std::vector<Effect>& fx) {
     for (std::uint32_t t = 0; t <= buyer.tier; ++t) {
       const Matrix& mx = matrices_[t];
       const std::vector<Rate>& rates = plan.tiers[t].rates;
+      if (rates.empty()) continue;
+      // The ancestors' places are arithmetic in a breadth-first matrix: fetch their records
+      // ahead of the walk so that the cache misses overlap instead of queueing.
+      if (mx.fill() == Fill::breadth_first) {
+        std::size_t k = 0;
+        for (Matrix::Node a = mx.parent(mx.node_of(m)); a != Matrix::none && k < rates.size(); a = mx.parent(a), ++k)
+          __builtin_prefetch(&members_[mx.member_at(a)]);
+      }
       std::uint32_t level = 1;
       for (Matrix::Node a = mx.parent(mx.node_of(m)); a != Matrix::none && level <= rates.size(); a = mx.parent(a)) {
         const std::uint32_t am = mx.member_at(a);
@@ -601,10 +636,10 @@ inline Rejection Engine::handle(const Purchase& e, std::vector<Effect>& fx) {
 
   // Commit.
   advance_clock(e.at);
-  auto [it, fresh] = order_index_.emplace(e.order, static_cast<std::uint32_t>(orders_.size()));
-  (void)fresh;
-  orders_.push_back(OrderRecord{&it->first, m, intern(shop_names_, shop_ix_, shop->id), amount, 0, applied_time(e.at),
-                                credits_.size(), static_cast<std::uint32_t>(staged_.size())});
+  const auto oi = static_cast<std::uint32_t>(orders_.size());
+  orders_.push_back(OrderRecord{order_ids_.add(e.order), m, shop_index(plan, shop), amount, 0, applied_time(e.at), credits_.size(),
+                                static_cast<std::uint32_t>(staged_.size())});
+  order_index_.insert(e.order, oi, [this](std::uint32_t i) { return orders_[i].id; });
   ++members_[m].orders;
   for (const Staged& s : staged_) credits_.push_back(CreditRecord{s.member, s.points});
   commit_staged(staged_, fx);
@@ -616,9 +651,9 @@ inline Rejection Engine::handle(const Purchase& e, std::vector<Effect>& fx) {
 inline Rejection Engine::handle(const Refund& e, std::vector<Effect>& fx) {
   if (auto r = check_key("order", e.order)) return *r;
   if (auto r = check_at(e.at)) return *r;
-  auto found = order_index_.find(e.order);
-  if (found == order_index_.end()) return reject(Code::unknown_order, "order: \"" + e.order + "\" is not an accepted order");
-  const OrderRecord& o = orders_[found->second];
+  const std::uint32_t found = find_order(e.order);
+  if (found == KeyIndex::none) return reject(Code::unknown_order, "order: \"" + e.order + "\" is not an accepted order");
+  const OrderRecord& o = orders_[found];
   const Plan& plan = *plan_;
   std::int64_t amount = o.amount - o.refunded;  // the rest
   if (e.amount) {
@@ -648,7 +683,7 @@ inline Rejection Engine::handle(const Refund& e, std::vector<Effect>& fx) {
 
   // Commit.
   advance_clock(e.at);
-  orders_[found->second].refunded = after;
+  orders_[found].refunded = after;
   commit_staged(staged_, fx);
   return accept();
 }
@@ -657,7 +692,7 @@ inline Rejection Engine::handle(const Redeem& e, std::vector<Effect>& fx) {
   if (auto r = check_member_field("member", e.member)) return *r;
   if (auto r = check_key("ref", e.ref)) return *r;
   if (auto r = check_at(e.at)) return *r;
-  if (refs_.count(e.ref)) return reject(Code::duplicate_ref, "ref: \"" + e.ref + "\" was already redeemed");
+  if (find_ref(e.ref) != KeyIndex::none) return reject(Code::duplicate_ref, "ref: \"" + e.ref + "\" was already redeemed");
   const std::uint32_t m = index_.find(e.member);
   if (m == no_member) return reject(Code::unknown_member, "member: " + std::to_string(e.member) + " is not a member");
   std::int64_t points = 0;
@@ -671,8 +706,9 @@ inline Rejection Engine::handle(const Redeem& e, std::vector<Effect>& fx) {
   // Commit.
   advance_clock(e.at);
   r.balance -= points;
-  const std::string* ref = &*refs_.insert(e.ref).first;
-  redemptions_.push_back(RedeemRecord{ref, m, points, applied_time(e.at)});
+  const auto ri = static_cast<std::uint32_t>(redemptions_.size());
+  redemptions_.push_back(RedeemRecord{ref_ids_.add(e.ref), m, points, applied_time(e.at)});
+  ref_index_.insert(e.ref, ri, [this](std::uint32_t i) { return redemptions_[i].ref; });
   fx.push_back(Effect::debit(r.id, points, Kind::redeem));
   return accept();
 }
@@ -777,7 +813,7 @@ inline std::string Engine::digest() const {
     }
     w.u64(orders_.size());
     for (const OrderRecord& o : orders_) {
-      w.str(*o.id);
+      w.str(o.id);
       w.i64(members_[o.member].id);
       w.str(shop_names_[o.shop]);
       w.i64(o.amount);
@@ -792,7 +828,7 @@ inline std::string Engine::digest() const {
     }
     w.u64(redemptions_.size());
     for (const RedeemRecord& r : redemptions_) {
-      w.str(*r.ref);
+      w.str(r.ref);
       w.i64(members_[r.member].id);
       w.i64(r.points);
       w.i64(r.at);

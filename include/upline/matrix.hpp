@@ -4,8 +4,8 @@
 // upline never changes. The first node is the root (no parent).
 //
 // breadth_first: the tree is complete and filled left to right, top to bottom, so node n's parent
-//   is (n-1)/width and its position (n-1) mod width. Only node → member is stored (4 bytes/node);
-//   placing costs O(1).
+//   is (n-1)/width and its position (n-1) mod width. Only node → member is stored (4 bytes/node,
+//   and nothing at all for tier 0, whose node n is member n); placing costs O(1).
 // under_sponsor: a new node goes to the first free position, in breadth-first order, of the subtree
 //   rooted at a given node (SPEC §5). Each node stores its parent, position, children and
 //   `full_depth` — how many levels below it are completely occupied. The
@@ -18,6 +18,7 @@
 #pragma once
 
 #include "upline/plan.hpp"
+#include "upline/storage.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -38,14 +39,14 @@ class Matrix {
 
   std::uint32_t width() const noexcept { return width_; }
   Fill fill() const noexcept { return fill_; }
-  std::size_t size() const noexcept { return member_.size(); }
-  bool empty() const noexcept { return member_.empty(); }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
 
-  std::uint32_t member_at(Node n) const noexcept { return member_[n]; }
+  std::uint32_t member_at(Node n) const noexcept { return dense_ ? n : member_[n]; }
 
   /// The node that holds member `m`, or none.
   Node node_of(std::uint32_t m) const noexcept {
-    if (dense_) return m < member_.size() ? m : none;
+    if (dense_) return m < size_ ? m : none;
     auto it = node_of_.find(m);
     return it == node_of_.end() ? none : it->second;
   }
@@ -63,18 +64,18 @@ class Matrix {
   /// Places member `m` and returns its node. For under_sponsor, `subtree` is the root of the
   /// subtree to fill (none: the whole matrix); breadth_first ignores it.
   Node place(std::uint32_t m, Node subtree = none) {
-    if (fill_ == Fill::under_sponsor && !member_.empty()) {
+    if (fill_ == Fill::under_sponsor && size_ != 0) {
       const Node p = first_free(subtree == none ? 0 : subtree);
       return attach(m, p, children_count(p));
     }
-    return attach(m, member_.empty() ? none : Node(0), 0);  // breadth_first: parent and position are implied
+    return attach(m, size_ == 0 ? none : Node(0), 0);  // breadth_first: parent and position are implied
   }
 
   /// Appends a node at a known place (restoring a saved matrix). For breadth_first the place is
   /// implied and must equal what place() would choose; for under_sponsor `parent` must exist and
   /// `position` be its first free slot. Returns false (and changes nothing) otherwise.
   bool restore(std::uint32_t m, Node parent, std::uint32_t position) {
-    const Node n = static_cast<Node>(member_.size());
+    const Node n = static_cast<Node>(size_);
     if (dense_ && m != n) return false;
     if (fill_ == Fill::breadth_first) {
       if (n == 0 ? parent != none : (parent != (n - 1) / width_ || position != (n - 1) % width_)) return false;
@@ -89,7 +90,7 @@ class Matrix {
   bool levels_filled(Node n, std::uint32_t k) const noexcept {
     if (fill_ == Fill::under_sponsor) return full_depth_[n] >= k;
     // Complete tree: the levels are full iff the rightmost descendant at depth k exists.
-    const std::uint64_t count = member_.size();
+    const std::uint64_t count = size_;
     std::uint64_t r = n;
     for (std::uint32_t i = 0; i < k; ++i) {
       r = r * width_ + width_;
@@ -113,7 +114,7 @@ class Matrix {
       }
       return total;
     }
-    const std::uint64_t count = member_.size();
+    const std::uint64_t count = size_;
     std::uint64_t lo = n, hi = n, total = 0;
     for (;;) {
       lo = lo * width_ + 1;
@@ -126,7 +127,7 @@ class Matrix {
 
  private:
   Node attach(std::uint32_t m, Node p, std::uint32_t pos) {
-    const Node n = static_cast<Node>(member_.size());
+    const Node n = static_cast<Node>(size_);
     if (fill_ == Fill::under_sponsor) {
       push_tree_node(p, pos);
       if (p != none) {
@@ -138,8 +139,11 @@ class Matrix {
         }
       }
     }
-    member_.push_back(m);
-    if (!dense_) node_of_.emplace(m, n);
+    if (!dense_) {
+      member_.push_back(m);
+      node_of_.emplace(m, n);
+    }
+    ++size_;
     return n;
   }
 
@@ -192,13 +196,14 @@ class Matrix {
   std::uint32_t width_;
   Fill fill_;
   bool dense_;
-  std::vector<std::uint32_t> member_;                    // node → member index
+  std::size_t size_ = 0;                                 // nodes
+  big_vector<std::uint32_t> member_;                     // node → member index (not dense)
   std::unordered_map<std::uint32_t, Node> node_of_;      // member index → node (not dense)
   // under_sponsor only:
-  std::vector<Node> parent_;
-  std::vector<std::uint8_t> position_;
-  std::vector<std::uint8_t> full_depth_;
-  std::vector<Node> children_;  // node*width + position → child node or none
+  big_vector<Node> parent_;
+  big_vector<std::uint8_t> position_;
+  big_vector<std::uint8_t> full_depth_;
+  big_vector<Node> children_;  // node*width + position → child node or none
 };
 
 }  // namespace upline

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "upline/event.hpp"
+#include "upline/storage.hpp"
 
 #include <cstdint>
 #include <limits>
@@ -32,31 +33,50 @@ struct MemberRecord {
   std::uint32_t referrals = 0;        // members sponsored directly
   std::uint8_t tier = 0;
   Status status = Status::active;
+  std::uint8_t queued = 0;  // engine scratch: 1 while in the §8 work list (never saved or hashed)
 };
 
-/// Host member id → member index. Open addressing with linear probing; ids are > 0, so 0 marks a
-/// free slot. Only looked up, never iterated.
+/// Host member id → member index. Open addressing with linear probing over 12-byte slots (the
+/// id's two halves and the index side by side, so a lookup touches one cache line); ids are > 0,
+/// so id 0 marks a free slot. Only looked up, never iterated.
 class IdIndex {
  public:
   std::uint32_t find(MemberId id) const noexcept {
-    if (keys_.empty()) return no_member;
+    if (slots_.empty()) return no_member;
+    const Slot want = Slot::of(id, 0);
     for (std::size_t i = slot(id);; i = (i + 1) & mask_) {
-      if (keys_[i] == id) return values_[i];
-      if (keys_[i] == 0) return no_member;
+      const Slot& s = slots_[i];
+      if (s.lo == want.lo && s.hi == want.hi) return s.index;
+      if ((s.lo | s.hi) == 0) return no_member;
     }
   }
   /// Inserts an id that is not present.
   void insert(MemberId id, std::uint32_t index) {
-    if ((size_ + 1) * 4 > keys_.size() * 3) grow();
-    std::size_t i = slot(id);
-    while (keys_[i] != 0) i = (i + 1) & mask_;
-    keys_[i] = id;
-    values_[i] = index;
+    if ((size_ + 1) * 4 > slots_.size() * 3) rehash(slots_.empty() ? 64 : slots_.size() * 2);
+    put(Slot::of(id, index));
     ++size_;
   }
+  /// Makes room for `n` ids without growing again.
+  void reserve(std::size_t n) {
+    std::size_t cap = 64;
+    while (cap * 3 < n * 4) cap *= 2;
+    if (cap > slots_.size()) rehash(cap);
+  }
   std::size_t size() const noexcept { return size_; }
+  /// Bytes held (for memory accounting).
+  std::size_t bytes() const noexcept { return slots_.capacity() * sizeof(Slot); }
 
  private:
+  struct Slot {
+    std::uint32_t lo, hi, index;
+    static Slot of(MemberId id, std::uint32_t index) noexcept {
+      const auto u = static_cast<std::uint64_t>(id);
+      return Slot{static_cast<std::uint32_t>(u), static_cast<std::uint32_t>(u >> 32), index};
+    }
+    MemberId id() const noexcept { return static_cast<MemberId>((std::uint64_t(hi) << 32) | lo); }
+  };
+  static_assert(sizeof(Slot) == 12);
+
   std::size_t slot(MemberId id) const noexcept {
     std::uint64_t x = static_cast<std::uint64_t>(id);
     x ^= x >> 33;
@@ -64,19 +84,19 @@ class IdIndex {
     x ^= x >> 33;
     return static_cast<std::size_t>(x) & mask_;
   }
-  void grow() {
-    std::vector<MemberId> keys = std::move(keys_);
-    std::vector<std::uint32_t> values = std::move(values_);
-    std::size_t cap = keys.empty() ? 64 : keys.size() * 2;
-    keys_.assign(cap, 0);
-    values_.assign(cap, 0);
-    mask_ = cap - 1;
-    size_ = 0;
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      if (keys[i] != 0) insert(keys[i], values[i]);
+  void put(Slot s) noexcept {
+    std::size_t i = slot(s.id());
+    while ((slots_[i].lo | slots_[i].hi) != 0) i = (i + 1) & mask_;
+    slots_[i] = s;
   }
-  std::vector<MemberId> keys_;
-  std::vector<std::uint32_t> values_;
+  void rehash(std::size_t cap) {
+    big_vector<Slot> old = std::move(slots_);
+    slots_.assign(cap, Slot{0, 0, 0});
+    mask_ = cap - 1;
+    for (const Slot& s : old)
+      if ((s.lo | s.hi) != 0) put(s);
+  }
+  big_vector<Slot> slots_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
 };

@@ -195,13 +195,49 @@ inline u128 round_half_even_u(u128 num, u128 den) {
 inline std::optional<std::int64_t> scale_points(std::int64_t points, Rate a, Rate b) {
   if (points < 0) return std::nullopt;  // never called with a negative amount
   u128 num = static_cast<u128>(points) * static_cast<u128>(a.micros) * static_cast<u128>(b.micros);
+  if ((num >> 64) == 0) {  // the usual case: 64-bit division by a constant, i.e. a multiplication
+    constexpr std::uint64_t den = 1'000'000'000'000ULL;
+    const auto n = static_cast<std::uint64_t>(num);
+    std::uint64_t q = n / den;
+    const std::uint64_t r = n - q * den;
+    if (2 * r > den || (2 * r == den && (q & 1))) ++q;
+    return static_cast<std::int64_t>(q);  // < 2^64 / 10^12
+  }
   u128 q = round_half_even_u(num, static_cast<u128>(Rate::one) * Rate::one);
   if (q > static_cast<u128>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
   return static_cast<std::int64_t>(q);
 }
 
+/// round(amount × ratio × history × accrual × 10^points_scale / 10^money_scale) — a purchase's
+/// points (SPEC §6 step 2), rounded once, half to even; amount >= 0. Exact: in 128 bits when the
+/// product fits (any realistic basket), else in 256 bits. nullopt when the result leaves int64.
+inline std::optional<std::int64_t> purchase_points(std::int64_t amount, Rate ratio, Rate history, Rate accrual, int money_scale,
+                                                   int points_scale) {
+  u128 num = static_cast<u128>(amount) * static_cast<u128>(ratio.micros);  // < 2^63 × 2^30
+  const u128 den = static_cast<u128>(pow10(money_scale)) * static_cast<u128>(Rate::one) * Rate::one * Rate::one;
+  if (!__builtin_mul_overflow(num, static_cast<u128>(history.micros), &num) && !__builtin_mul_overflow(num, static_cast<u128>(accrual.micros), &num) &&
+      !__builtin_mul_overflow(num, static_cast<u128>(pow10(points_scale)), &num)) {
+    const u128 q = round_half_even_u(num, den);
+    if (q > static_cast<u128>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+    return static_cast<std::int64_t>(q);
+  }
+  // Up to 2^63 × (10^9)^3 × 10^6 < 2^256.
+  const int256 wide = int256(amount) * ratio.micros * history.micros * accrual.micros * pow10(points_scale);
+  const int256 p = round_half_even(wide, int256(pow10(money_scale)) * (int256(Rate::one) * Rate::one * Rate::one));
+  if (p > int256(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+  return static_cast<std::int64_t>(p);
+}
+
 /// round(c × part / whole), half to even, for 0 <= part <= whole, whole > 0, c >= 0.
 inline std::int64_t proportion(std::int64_t c, std::int64_t part, std::int64_t whole) {
+  const u128 wide = static_cast<u128>(c) * static_cast<u128>(part);
+  if ((wide >> 64) == 0) {
+    const auto n = static_cast<std::uint64_t>(wide), d = static_cast<std::uint64_t>(whole);
+    std::uint64_t q = n / d;
+    const std::uint64_t r = n - q * d;
+    if (r > d - r || (r == d - r && (q & 1))) ++q;
+    return static_cast<std::int64_t>(q);
+  }
   u128 q = round_half_even_u(static_cast<u128>(c) * static_cast<u128>(part), static_cast<u128>(whole));
   return static_cast<std::int64_t>(q);  // <= c
 }
