@@ -166,6 +166,15 @@ class Engine {
     return matrices_[tier].below(n);
   }
 
+  /// Tier `tier`'s matrix (tier < plan().tiers.size()), for bulk reads of the tree.
+  const Matrix& matrix(std::uint32_t tier) const noexcept { return matrices_[tier]; }
+
+  /// Makes room for `members` members without reallocating the member tables (optional).
+  void reserve_members(std::size_t members) {
+    members_.reserve(members);
+    index_.reserve(members);
+  }
+
   /// Members per tier (by current tier), indexed like plan().tiers.
   std::vector<std::uint64_t> census() const { return census_; }
 
@@ -304,16 +313,18 @@ class Engine {
   std::optional<Rejection> check_balances(const std::vector<Staged>& staged) {
     // Fast path, O(n): a member's own sum lies between the sum of all debits and the sum of all
     // credits, so if every member stays in range under both extremes, all do.
-    constexpr i128 lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
+    constexpr std::int64_t lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
     i128 up = 0, down = 0;
     for (const Staged& s : staged) (s.points > 0 ? up : down) += s.points;
-    bool safe = true;
-    for (const Staged& s : staged) {
-      const MemberRecord& r = members_[s.member];
-      const i128 b = r.balance, l = r.lifetime;
-      if (b + up > hi || l + up > hi || b + down < lo || l + down < lo) {
-        safe = false;
-        break;
+    bool safe = up <= hi && down >= lo;
+    if (safe) {
+      const auto max_before = hi - static_cast<std::int64_t>(up), min_before = lo - static_cast<std::int64_t>(down);
+      for (const Staged& s : staged) {
+        const MemberRecord& r = members_[s.member];
+        if (r.balance > max_before || r.lifetime > max_before || r.balance < min_before || r.lifetime < min_before) {
+          safe = false;
+          break;
+        }
       }
     }
     if (safe) return std::nullopt;
@@ -410,14 +421,22 @@ class Engine {
   }
 
   void grant_rewards(std::uint32_t m, std::vector<Effect>& fx) {
-    const MemberRecord& r = members_[m];
+    MemberRecord& r = members_[m];
+    if (r.lifetime < r.reward_floor) return;
+    // After this loop every reward with a threshold <= lifetime is held, so the next grant needs
+    // at least the smallest threshold above lifetime (valid until the plan changes).
+    std::int64_t floor = std::numeric_limits<std::int64_t>::max();
     for (const auto& [reward, threshold] : reward_order_) {
-      if (r.lifetime < threshold) continue;
+      if (r.lifetime < threshold) {
+        floor = std::min(floor, threshold);
+        continue;
+      }
       auto& have = rewards_of_[m];
       if (std::find(have.begin(), have.end(), reward) != have.end()) continue;
       have.push_back(reward);
       fx.push_back(Effect::rewarded(r.id, reward));
     }
+    r.reward_floor = floor;
   }
 
   // Runs the work list to exhaustion (SPEC §8).
@@ -443,6 +462,7 @@ class Engine {
       census_.push_back(0);
     }
     shop_slot_.assign(plan_->shops.size(), no_shop);
+    for (MemberRecord& r : members_) r.reward_floor = 0;  // thresholds changed: check again
     reward_order_.clear();
     for (const Reward& r : plan_->rewards) reward_order_.emplace_back(intern(reward_names_, reward_ix_, r.id), r.lifetime_points.units);
     max_filled_levels_ = plan_->max_filled_levels_used();

@@ -34,6 +34,10 @@ struct MemberRecord {
   std::uint8_t tier = 0;
   Status status = Status::active;
   std::uint8_t queued = 0;  // engine scratch: 1 while in the §8 work list (never saved or hashed)
+  // Engine cache (never saved or hashed): every reward of the current plan with a threshold below
+  // this is already granted, so §8 step 2 has nothing to do while lifetime < reward_floor. 0 means
+  // "unknown: check".
+  std::int64_t reward_floor = 0;
 };
 
 /// Host member id → member index. Open addressing with linear probing over 12-byte slots (the

@@ -16,6 +16,9 @@ namespace upline {
 
 /// The bundled four-tier plan (bronze → silver → gold → platinum), examples/plans/four-tier.json.
 std::string_view four_tier_plan_json() noexcept;
+/// Its deep variant, examples/plans/deep.json: the same tiers, shops, history and rewards, ten
+/// upline levels per tier, compression on, every tier breadth_first.
+std::string_view deep_plan_json() noexcept;
 
 /// SplitMix64: tiny, fast, and identical everywhere.
 class Rng {

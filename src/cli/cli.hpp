@@ -12,6 +12,7 @@ using Args = std::vector<std::string>;
 int replay(const Args& args);
 int check_plan(const Args& args);
 int demo(const Args& args);
+int generate(const Args& args);
 int data_apply(const Args& args);
 int data_status(const Args& args);
 int data_dump(const Args& args);

@@ -1,4 +1,4 @@
-// main.cpp — the `upline` command: replay, check-plan, demo.
+// main.cpp — the `upline` command: replay, check-plan, demo, generate, and the data-directory commands.
 #include "cli.hpp"
 
 #include <cerrno>
@@ -46,6 +46,7 @@ const char* const usage =
     "  replay      apply a plan and an event stream; write the state (and effects)\n"
     "  check-plan  validate a plan and print a summary, or every fault found\n"
     "  demo        run a seeded shop simulation on the bundled four-tier plan\n"
+    "  generate    write a seeded workload as JSON Lines that replay reads\n"
     "\n"
     "durable data directories:\n"
     "  apply       create or open DIR, append events durably, acknowledge each\n"
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
     if (cmd == "replay") return upline::cli::replay(args);
     if (cmd == "check-plan") return upline::cli::check_plan(args);
     if (cmd == "demo") return upline::cli::demo(args);
+    if (cmd == "generate") return upline::cli::generate(args);
     if (cmd == "apply") return upline::cli::data_apply(args);
     if (cmd == "status") return upline::cli::data_status(args);
     if (cmd == "dump") return upline::cli::data_dump(args);

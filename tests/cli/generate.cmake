@@ -1,0 +1,78 @@
+# `upline generate`: byte-for-byte reproducible, pinned, and accepted by `upline replay`.
+# -DUPLINE=… -DPLAN=four-tier.json -DOUT=dir
+file(MAKE_DIRECTORY ${OUT})
+
+function(run)
+  execute_process(COMMAND ${UPLINE} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "upline ${ARGN} exited ${rc}: ${err}")
+  endif()
+  set(stderr_text "${err}" PARENT_SCOPE)
+endfunction()
+
+# Two runs, one to a file and one to standard output, give the same bytes; the pinned hash is the
+# one tests/test_workload.cpp pins for the same options.
+run(generate --members 1000 --purchases 10000 --out ${OUT}/a.jsonl --summary)
+if(NOT stderr_text MATCHES "11[0-9][0-9][0-9] events: 1000 joins, 10000 purchases, [0-9]+ refunds \\([0-9]+ partial\\), [0-9]+ redemptions")
+  message(FATAL_ERROR "unexpected summary: ${stderr_text}")
+endif()
+execute_process(COMMAND ${UPLINE} generate --members 1000 --purchases 10000 OUTPUT_FILE ${OUT}/b.jsonl RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "generate to standard output exited ${rc}")
+endif()
+file(SHA256 ${OUT}/a.jsonl a)
+file(SHA256 ${OUT}/b.jsonl b)
+if(NOT a STREQUAL b)
+  message(FATAL_ERROR "two runs differ: ${a} vs ${b}")
+endif()
+set(pinned 06238070cc11b0c90409f80426485e9812e38e4990889ce7c0e75790b79c5455)
+if(NOT a STREQUAL pinned)
+  message(FATAL_ERROR "generate --members 1000 --purchases 10000: SHA-256 ${a}, pinned ${pinned}")
+endif()
+
+# The exact first lines of a tiny stream.
+run(generate --members 3 --purchases 5 --refund-per-mille 500 --redeem-per-mille 500 --seed 3 --out ${OUT}/tiny.jsonl)
+file(STRINGS ${OUT}/tiny.jsonl tiny)
+list(GET tiny 0 l0)
+list(GET tiny 3 l3)
+list(GET tiny 5 l5)
+list(GET tiny 11 l11)
+foreach(pair
+    "l0|{\"type\":\"join\",\"member\":1000,\"at\":1767225600000}"
+    "l3|{\"type\":\"purchase\",\"order\":\"o-0\",\"member\":1000,\"shop\":\"main\",\"amount\":\"59.31\",\"at\":1767225780000}"
+    "l5|{\"type\":\"redeem\",\"member\":1000,\"points\":\"6.00\",\"ref\":\"r-1\",\"at\":1767225900000}"
+    "l11|{\"type\":\"refund\",\"order\":\"o-1\",\"amount\":\"9.30\",\"at\":1767226260000}")
+  string(FIND "${pair}" "|" bar)
+  string(SUBSTRING "${pair}" 0 ${bar} var)
+  math(EXPR from "${bar} + 1")
+  string(SUBSTRING "${pair}" ${from} -1 want)
+  if(NOT "${${var}}" STREQUAL "${want}")
+    message(FATAL_ERROR "line ${var}: got\n  ${${var}}\nwant\n  ${want}")
+  endif()
+endforeach()
+
+# Replayed, everything is accepted but redemptions against too small a balance.
+foreach(mode plain interleave)
+  set(extra)
+  if(mode STREQUAL "interleave")
+    set(extra --interleave)
+  endif()
+  run(generate --members 2000 --purchases 20000 --seed 9 ${extra} --out ${OUT}/${mode}.jsonl)
+  run(replay --plan ${PLAN} --events ${OUT}/${mode}.jsonl --dump ${OUT}/${mode}-state.json --effects ${OUT}/${mode}-effects.jsonl)
+  file(STRINGS ${OUT}/${mode}-effects.jsonl rejected REGEX "\"status\":\"[a-z_]+\"" )
+  list(FILTER rejected EXCLUDE REGEX "\"status\":\"ok\"")
+  list(LENGTH rejected n_rejected)
+  set(others ${rejected})
+  list(FILTER others EXCLUDE REGEX "\"status\":\"insufficient_points\"")
+  if(others)
+    list(GET others 0 first)
+    message(FATAL_ERROR "${mode}: rejections other than insufficient_points, the first: ${first}")
+  endif()
+  if(n_rejected GREATER 100)
+    message(FATAL_ERROR "${mode}: ${n_rejected} redemptions rejected, more than 100 (of about 200)")
+  endif()
+  file(READ ${OUT}/${mode}-state.json head LIMIT 40)
+  if(NOT head MATCHES "^{\"applied\":2[0-9][0-9][0-9][0-9],\"rejected\":${n_rejected},")
+    message(FATAL_ERROR "${mode}: unexpected state head: ${head}")
+  endif()
+endforeach()
