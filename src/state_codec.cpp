@@ -128,7 +128,9 @@ class StateCodec {
       m.id = r.i64();
       m.balance = r.i64();
       m.lifetime = r.i64();
-      m.orders = r.u64();
+      const std::uint64_t orders = r.u64();
+      if (orders > std::numeric_limits<std::uint32_t>::max()) r.fail("an order count below 2^32");
+      m.orders = static_cast<std::uint32_t>(orders);
       m.sponsor = r.u32();
       m.referrals = r.u32();
       m.tier = r.u8();

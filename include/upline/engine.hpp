@@ -622,6 +622,9 @@ inline Rejection Engine::handle(const Purchase& e, std::vector<Effect>& fx) {
     if (!p) return reject(Code::overflow, "amount: \"" + e.amount.text() + "\" earns more points than int64 holds");
     points = *p;
   }
+  if (orders_.size() >= KeyIndex::none) return reject(Code::overflow, "order: the engine holds its maximum number of orders (4294967295)");
+  if (buyer.orders == std::numeric_limits<std::uint32_t>::max())
+    return reject(Code::overflow, "member: " + std::to_string(e.member) + " already has 4294967295 accepted purchases, the most one member can hold");
 
   // Stage the credits: own, then each tier's upline (SPEC §6 steps 3–4).
   staged_.clear();
@@ -722,6 +725,9 @@ inline Rejection Engine::handle(const Redeem& e, std::vector<Effect>& fx) {
   if (points > r.balance)
     return reject(Code::insufficient_points, "points: " + format_units(points, plan_->points_scale) + " exceeds member " + std::to_string(e.member) +
                                                  "'s balance " + format_units(r.balance, plan_->points_scale));
+
+  if (redemptions_.size() >= KeyIndex::none)
+    return reject(Code::overflow, "ref: the engine holds its maximum number of redemptions (4294967295)");
 
   // Commit.
   advance_clock(e.at);

@@ -28,17 +28,18 @@ struct MemberRecord {
   MemberId id = 0;
   std::int64_t balance = 0;    // spendable points (units)
   std::int64_t lifetime = 0;   // points for promotion and rewards (units)
-  std::uint64_t orders = 0;    // accepted purchases
+  // Engine cache (never saved or hashed): every reward of the current plan with a threshold below
+  // this is already granted, so SPEC §8 step 2 has nothing to do while lifetime < reward_floor.
+  // 0 means "not known: check".
+  std::int64_t reward_floor = 0;
+  std::uint32_t orders = 0;    // accepted purchases (at most 2^32-1 per member: docs/RULES.md)
   std::uint32_t sponsor = no_member;  // member index
   std::uint32_t referrals = 0;        // members sponsored directly
   std::uint8_t tier = 0;
   Status status = Status::active;
   std::uint8_t queued = 0;  // engine scratch: 1 while in the §8 work list (never saved or hashed)
-  // Engine cache (never saved or hashed): every reward of the current plan with a threshold below
-  // this is already granted, so §8 step 2 has nothing to do while lifetime < reward_floor. 0 means
-  // "unknown: check".
-  std::int64_t reward_floor = 0;
 };
+static_assert(sizeof(MemberRecord) == 48, "one member record, 48 bytes: keep it so (docs/PERFORMANCE.md)");
 
 /// Host member id → member index. Open addressing with linear probing over 12-byte slots (the
 /// id's two halves and the index side by side, so a lookup touches one cache line); ids are > 0,

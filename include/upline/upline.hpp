@@ -10,6 +10,8 @@
 //   engine.hpp      Engine: apply events, query the state, digest
 //   json.hpp        events from JSON, effects and state to JSON (SPEC §9–§10)
 //   simulation.hpp  a seeded, reproducible shop (the demo's workload)
+//   workload.hpp    the benchmark workload generator (`upline generate`)
+//   storage.hpp     the big-table containers behind the engine
 #pragma once
 
 #include "upline/digest.hpp"
@@ -23,4 +25,6 @@
 #include "upline/points.hpp"
 #include "upline/simulation.hpp"
 #include "upline/status.hpp"
+#include "upline/storage.hpp"
 #include "upline/version.hpp"
+#include "upline/workload.hpp"

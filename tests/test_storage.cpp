@@ -1,0 +1,133 @@
+// Tests for upline/storage.hpp (KeyIndex, StringArena, BigAllocator) and for the fast paths of
+// the arithmetic in points.hpp, each checked against the exact wide computation it short-cuts.
+#include "upline/member.hpp"
+#include "upline/points.hpp"
+#include "upline/simulation.hpp"
+#include "upline/storage.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+using namespace upline;
+
+namespace {
+
+constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+
+// The reference: the same formulas in int256, no shortcut.
+std::optional<std::int64_t> points_ref(std::int64_t amount, Rate r, Rate h, Rate a, int ms, int ps) {
+  const int256 num = int256(amount) * r.micros * h.micros * a.micros * pow10(ps);
+  const int256 den = int256(pow10(ms)) * (int256(Rate::one) * Rate::one * Rate::one);
+  const int256 p = round_half_even(num, den);
+  if (p > int256(kMax)) return std::nullopt;
+  return static_cast<std::int64_t>(p);
+}
+std::optional<std::int64_t> scale_ref(std::int64_t points, Rate a, Rate b) {
+  const int256 p = round_half_even(int256(points) * a.micros * b.micros, int256(Rate::one) * Rate::one);
+  if (p > int256(kMax)) return std::nullopt;
+  return static_cast<std::int64_t>(p);
+}
+std::int64_t proportion_ref(std::int64_t c, std::int64_t part, std::int64_t whole) {
+  return static_cast<std::int64_t>(round_half_even(int256(c) * part, int256(whole)));
+}
+
+// Values that hit both sides of every fast-path boundary: small, ties, near 2^64 / 2^63.
+std::int64_t pick(Rng& rng, std::int64_t hi) {
+  switch (rng.below(4)) {
+    case 0: return static_cast<std::int64_t>(rng.below(1000));
+    case 1: return static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(hi) + 1));
+    case 2: return hi - static_cast<std::int64_t>(rng.below(1000));
+    default: return static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(1) << rng.below(63)));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("purchase_points: the 128-bit path agrees with the 256-bit reference") {
+  Rng rng(11);
+  for (int i = 0; i < 200000; ++i) {
+    const std::int64_t amount = pick(rng, kMax);
+    const Rate r{pick(rng, Rate::max)}, h{pick(rng, Rate::max)}, a{pick(rng, Rate::max)};
+    const int ms = static_cast<int>(rng.below(7)), ps = static_cast<int>(rng.below(7));
+    REQUIRE(purchase_points(amount, r, h, a, ms, ps) == points_ref(amount, r, h, a, ms, ps));
+  }
+  // SPEC §11: 10.05 × 0.5 × 1.1 = 5.5275 → 5.53.
+  CHECK(purchase_points(1005, Rate{500000}, Rate{1100000}, Rate{Rate::one}, 2, 2) == 553);
+  // Ties go to even: 0.125 → 0.12 and 0.135 → 0.14.
+  CHECK(purchase_points(125, Rate{Rate::one}, Rate{Rate::one}, Rate{Rate::one}, 3, 2) == 12);
+  CHECK(purchase_points(135, Rate{Rate::one}, Rate{Rate::one}, Rate{Rate::one}, 3, 2) == 14);
+  // The widest product only fits 256 bits; its result leaves int64.
+  CHECK_FALSE(purchase_points(kMax, Rate{Rate::max}, Rate{Rate::max}, Rate{Rate::max}, 0, 6).has_value());
+}
+
+TEST_CASE("scale_points and proportion: the 64-bit paths agree with the 256-bit reference") {
+  Rng rng(12);
+  for (int i = 0; i < 200000; ++i) {
+    const std::int64_t p = pick(rng, kMax);
+    const Rate a{pick(rng, Rate::max)}, b{pick(rng, Rate::max)};
+    REQUIRE(scale_points(p, a, b) == scale_ref(p, a, b));
+    const std::int64_t whole = 1 + pick(rng, kMax - 1);
+    const std::int64_t part = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(whole) + 1));
+    const std::int64_t c = pick(rng, kMax);
+    REQUIRE(proportion(c, part, whole) == proportion_ref(c, part, whole));
+  }
+  // Ties at the 64-bit boundary's low side: 62.5 → 62, 37.5 → 38 (SPEC §11's partial refund).
+  CHECK(proportion(500, 125, 1000) == 62);
+  CHECK(proportion(300, 125, 1000) == 38);
+}
+
+TEST_CASE("KeyIndex finds every key inserted, and only those, across growth") {
+  std::vector<std::string> keys;
+  KeyIndex index;
+  auto key_of = [&](std::uint32_t i) { return std::string_view(keys[i]); };
+  for (std::uint32_t i = 0; i < 50000; ++i) {
+    keys.push_back("o-" + std::to_string(i * 7919u));
+    REQUIRE(index.find(keys.back(), key_of) == KeyIndex::none);
+    index.insert(keys.back(), i, key_of);
+  }
+  CHECK(index.size() == 50000);
+  for (std::uint32_t i = 0; i < keys.size(); ++i) REQUIRE(index.find(keys[i], key_of) == i);
+  CHECK(index.find("o-1", key_of) == KeyIndex::none);
+  CHECK(index.find("", key_of) == KeyIndex::none);
+  // Keys that differ only past 8 bytes, or only in length, stay apart.
+  KeyIndex small;
+  std::vector<std::string> near = {"abcdefgh1", "abcdefgh2", "abcdefgh", "abcdefgh\0"};
+  near[3].push_back('\0');
+  auto near_of = [&](std::uint32_t i) { return std::string_view(near[i]); };
+  for (std::uint32_t i = 0; i < near.size(); ++i) small.insert(near[i], i, near_of);
+  for (std::uint32_t i = 0; i < near.size(); ++i) CHECK(small.find(near[i], near_of) == i);
+}
+
+TEST_CASE("StringArena keeps every string at a stable address") {
+  StringArena arena;
+  std::vector<std::string_view> views;
+  for (int i = 0; i < 200000; ++i) views.push_back(arena.add("ref-" + std::to_string(i)));  // > 1 block
+  CHECK(arena.capacity() > StringArena::block);
+  for (int i = 0; i < 200000; ++i) REQUIRE(views[static_cast<std::size_t>(i)] == "ref-" + std::to_string(i));
+  CHECK(arena.add("").empty());
+}
+
+TEST_CASE("IdIndex maps ids to indices, including ids above 2^32 and near 2^63") {
+  IdIndex index;
+  for (std::uint32_t i = 0; i < 20000; ++i) index.insert(static_cast<MemberId>(i) * 4294967311LL + 1, i);
+  index.insert(kMax, 20000);
+  for (std::uint32_t i = 0; i < 20000; ++i) REQUIRE(index.find(static_cast<MemberId>(i) * 4294967311LL + 1) == i);
+  CHECK(index.find(kMax) == 20000);
+  CHECK(index.find(2) == no_member);
+  CHECK(index.find(4294967311LL) == no_member);  // same low half as nothing inserted
+  index.reserve(1000000);
+  CHECK(index.find(kMax) == 20000);
+  CHECK(index.size() == 20001);
+}
+
+TEST_CASE("BigAllocator serves small and huge-page-sized vectors") {
+  big_vector<std::uint64_t> small(10, 7);
+  big_vector<std::uint64_t> big(3u << 20, 9);  // 24 MiB: aligned to 2 MiB
+  CHECK(small[9] == 7);
+  CHECK(big.back() == 9);
+  CHECK(reinterpret_cast<std::uintptr_t>(big.data()) % BigAllocator<std::uint64_t>::huge_page == 0);
+}
