@@ -142,6 +142,7 @@ class StateCodec {
       m.status = static_cast<Status>(status);
       e.index_.insert(m.id, static_cast<std::uint32_t>(i));
       e.members_.push_back(m);
+      e.bound_values(m);
       ++e.census_[m.tier];
       if (m.sponsor != no_member && m.tier > 0) ++e.referrals_by_tier_[Engine::referral_key(m.sponsor, m.tier)];
     }

@@ -131,3 +131,41 @@ TEST_CASE("BigAllocator serves small and huge-page-sized vectors") {
   CHECK(big.back() == 9);
   CHECK(reinterpret_cast<std::uintptr_t>(big.data()) % BigAllocator<std::uint64_t>::huge_page == 0);
 }
+
+TEST_CASE("chunked_vector keeps records in place across its first chunk's growth and full chunks") {
+  struct Rec {
+    std::uint32_t a;
+    std::int64_t b;
+  };
+  chunked_vector<Rec> v;
+  CHECK(v.empty());
+  const std::size_t n = chunked_vector<Rec>::per_chunk * 2 + 77;  // the small first chunk grows, then two more
+  for (std::size_t i = 0; i < n; ++i) {
+    v.push_back(Rec{static_cast<std::uint32_t>(i), -static_cast<std::int64_t>(i)});
+    if (i == chunked_vector<Rec>::per_chunk + 5) {
+      // A full chunk's records do not move when more come.
+      const Rec* first = &v[0];
+      v.push_back(Rec{0, 0});
+      CHECK(first == &v[0]);
+      v = chunked_vector<Rec>();  // moves in an empty table …
+      CHECK(v.size() == 0);
+      for (std::size_t k = 0; k <= i; ++k) v.push_back(Rec{static_cast<std::uint32_t>(k), -static_cast<std::int64_t>(k)});
+    }
+  }
+  REQUIRE(v.size() == n);
+  std::size_t i = 0;
+  for (const Rec& r : v) {
+    REQUIRE(r.a == i);
+    REQUIRE(r.b == -static_cast<std::int64_t>(i));
+    ++i;
+  }
+  CHECK(i == n);
+  chunked_vector<Rec> moved(std::move(v));  // … and out of a full one
+  CHECK(moved.size() == n);
+  CHECK(v.size() == 0);
+  CHECK(moved[n - 1].a == n - 1);
+  chunked_vector<Rec> reserved;
+  reserved.reserve(1000);
+  for (std::uint32_t k = 0; k < 1000; ++k) reserved.push_back(Rec{k, k});
+  CHECK(reserved[999].b == 999);
+}

@@ -231,10 +231,13 @@ class Engine {
     std::uint64_t credit_begin; // into credits_
     std::uint32_t credit_count;
   };
-  struct CreditRecord {
+#pragma pack(push, 4)
+  struct CreditRecord {  // 12 bytes: a deep plan records ~11 per purchase
     std::uint32_t member;
     std::int64_t points;
   };
+#pragma pack(pop)
+  static_assert(sizeof(CreditRecord) == 12);
   struct RedeemRecord {
     std::string_view ref;       // in ref_ids_ (stable)
     std::uint32_t member;
@@ -316,6 +319,9 @@ class Engine {
     constexpr std::int64_t lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
     i128 up = 0, down = 0;
     for (const Staged& s : staged) (s.points > 0 ? up : down) += s.points;
+    // Every |balance| and |lifetime| is at most value_bound_: if even that plus the whole sum
+    // fits, no member needs a look.
+    if (static_cast<i128>(value_bound_) + up <= hi && static_cast<i128>(value_bound_) - down <= hi) return std::nullopt;
     bool safe = up <= hi && down >= lo;
     if (safe) {
       const auto max_before = hi - static_cast<std::int64_t>(up), min_before = lo - static_cast<std::int64_t>(down);
@@ -485,12 +491,21 @@ class Engine {
   Rejection handle(const Reactivate& e, std::vector<Effect>& fx);
   Rejection handle(const PlanChange& e, std::vector<Effect>& fx);
 
+  // Keeps value_bound_ >= |balance| and |lifetime| of every member (redemptions only bring a
+  // balance toward 0, so only credits, debits and adjustments need it).
+  void bound_values(const MemberRecord& r) noexcept {
+    const std::uint64_t b = r.balance < 0 ? 0 - static_cast<std::uint64_t>(r.balance) : static_cast<std::uint64_t>(r.balance);
+    const std::uint64_t l = r.lifetime < 0 ? 0 - static_cast<std::uint64_t>(r.lifetime) : static_cast<std::uint64_t>(r.lifetime);
+    value_bound_ = std::max(value_bound_, std::max(b, l));
+  }
+
   // Applies staged credits (or debits) to balances and lifetimes and reports them.
   void commit_staged(const std::vector<Staged>& staged, std::vector<Effect>& fx) {
     for (const Staged& s : staged) {
       MemberRecord& r = members_[s.member];
       r.balance += s.points;
       r.lifetime += s.points;
+      bound_values(r);
       if (s.points > 0) fx.push_back(Effect::credit(r.id, s.points, s.kind, s.tier, s.level));
       else fx.push_back(Effect::debit(r.id, -s.points, s.kind));
     }
@@ -543,8 +558,8 @@ class Engine {
 
   KeyIndex order_index_;   // order id → orders_ index
   StringArena order_ids_;
-  big_vector<OrderRecord> orders_;
-  big_vector<CreditRecord> credits_;
+  chunked_vector<OrderRecord> orders_;
+  chunked_vector<CreditRecord> credits_;
   std::vector<std::string> shop_names_;
   std::unordered_map<std::string, std::uint32_t> shop_ix_;
   std::vector<std::uint32_t> shop_slot_;  // current plan's shop i → shop_names_ index, or no_shop
@@ -555,6 +570,7 @@ class Engine {
   std::vector<PlanRecord> plan_changes_;  // who changed the plan, when (the plan itself is plan_)
 
   Time clock_ = 0;
+  std::uint64_t value_bound_ = 0;  // >= every |balance| and |lifetime| (an overflow-check shortcut)
   std::uint64_t applied_ = 0;
   std::uint64_t rejected_ = 0;
 

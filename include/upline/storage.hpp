@@ -22,6 +22,8 @@
 #include <memory>
 #include <new>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__linux__)
@@ -29,6 +31,24 @@
 #endif
 
 namespace upline {
+
+/// `bytes` of memory for a big table: blocks of 2 MiB and more are 2 MiB-aligned and advised to
+/// use transparent huge pages. Release with std::free.
+inline void* big_alloc(std::size_t bytes) {
+  constexpr std::size_t huge_page = std::size_t{2} << 20;
+  void* p = nullptr;
+  if (bytes >= huge_page) {
+    const std::size_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
+    p = std::aligned_alloc(huge_page, rounded);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
+#endif
+  } else {
+    p = std::malloc(bytes == 0 ? 1 : bytes);
+  }
+  if (!p) throw std::bad_alloc();
+  return p;
+}
 
 template <class T>
 struct BigAllocator {
@@ -41,19 +61,7 @@ struct BigAllocator {
 
   T* allocate(std::size_t n) {
     if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
-    const std::size_t bytes = n * sizeof(T);
-    void* p = nullptr;
-    if (bytes >= huge_page) {
-      const std::size_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
-      p = std::aligned_alloc(huge_page, rounded);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-      if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
-#endif
-    } else {
-      p = std::malloc(bytes == 0 ? 1 : bytes);
-    }
-    if (!p) throw std::bad_alloc();
-    return static_cast<T*>(p);
+    return static_cast<T*>(big_alloc(n * sizeof(T)));
   }
   void deallocate(T* p, std::size_t) noexcept { std::free(p); }
 
@@ -63,6 +71,101 @@ struct BigAllocator {
 
 template <class T>
 using big_vector = std::vector<T, BigAllocator<T>>;
+
+/// An append-only table of trivially copyable records in fixed 2 MiB chunks (after a first chunk
+/// that grows from small, so that small engines stay small). Records never move: a table of N
+/// records is written, and its pages faulted in, once — a doubling vector writes every record
+/// about twice and faults in twice the memory, which on a virtual machine is most of the cost
+/// of recording an order. Indexing costs a multiplication (division by a constant).
+template <class T>
+class chunked_vector {
+  static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
+
+ public:
+  static constexpr std::size_t per_chunk = BigAllocator<T>::huge_page / sizeof(T);
+
+  chunked_vector() = default;
+  chunked_vector(chunked_vector&& o) noexcept
+      : chunks_(std::move(o.chunks_)), size_(std::exchange(o.size_, 0)), first_cap_(std::exchange(o.first_cap_, 0)) {}
+  chunked_vector& operator=(chunked_vector&& o) noexcept {
+    if (this != &o) {
+      release();
+      chunks_ = std::move(o.chunks_);
+      size_ = std::exchange(o.size_, 0);
+      first_cap_ = std::exchange(o.first_cap_, 0);
+    }
+    return *this;
+  }
+  chunked_vector(const chunked_vector&) = delete;
+  chunked_vector& operator=(const chunked_vector&) = delete;
+  ~chunked_vector() { release(); }
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  T& operator[](std::size_t i) noexcept { return chunks_[i / per_chunk][i % per_chunk]; }
+  const T& operator[](std::size_t i) const noexcept { return chunks_[i / per_chunk][i % per_chunk]; }
+
+  void push_back(const T& v) {
+    T* slot;
+    if (size_ < per_chunk) {
+      if (size_ == first_cap_) grow_first(first_cap_ == 0 ? 16 : std::min(first_cap_ * 2, per_chunk));
+      slot = chunks_[0] + size_;
+    } else {
+      const std::size_t c = size_ / per_chunk, off = size_ % per_chunk;
+      if (off == 0 && c == chunks_.size()) chunks_.push_back(allocate(per_chunk));
+      slot = chunks_[c] + off;
+    }
+    std::memcpy(static_cast<void*>(slot), &v, sizeof(T));
+    ++size_;
+  }
+  /// Sizes the first chunk for `n` records (more go to further chunks anyway).
+  void reserve(std::size_t n) {
+    if (n > first_cap_ && first_cap_ < per_chunk) grow_first(std::min(n, per_chunk));
+  }
+
+  class const_iterator {
+   public:
+    const_iterator(const chunked_vector* v, std::size_t i) noexcept : v_(v), i_(i) {}
+    const T& operator*() const noexcept { return (*v_)[i_]; }
+    const_iterator& operator++() noexcept {
+      ++i_;
+      return *this;
+    }
+    bool operator!=(const const_iterator& o) const noexcept { return i_ != o.i_; }
+
+   private:
+    const chunked_vector* v_;
+    std::size_t i_;
+  };
+  const_iterator begin() const noexcept { return {this, 0}; }
+  const_iterator end() const noexcept { return {this, size_}; }
+
+ private:
+  // A full chunk is exactly one huge page; a smaller first chunk is plain heap memory.
+  static T* allocate(std::size_t cap) {
+    return static_cast<T*>(big_alloc(cap == per_chunk ? BigAllocator<T>::huge_page : cap * sizeof(T)));
+  }
+  void grow_first(std::size_t cap) {
+    T* fresh = allocate(cap);
+    if (!chunks_.empty()) {
+      std::memcpy(static_cast<void*>(fresh), chunks_[0], size_ * sizeof(T));
+      std::free(chunks_[0]);
+      chunks_[0] = fresh;
+    } else {
+      chunks_.push_back(fresh);
+    }
+    first_cap_ = cap;
+  }
+  void release() noexcept {
+    for (T* c : chunks_) std::free(c);
+    chunks_.clear();
+    size_ = first_cap_ = 0;
+  }
+
+  std::vector<T*> chunks_;
+  std::size_t size_ = 0;
+  std::size_t first_cap_ = 0;  // capacity of chunks_[0]
+};
 
 /// Append-only storage for strings of at most 255 bytes. Addresses never change.
 class StringArena {
@@ -98,7 +201,13 @@ inline std::uint64_t hash_key(std::string_view s) noexcept {
     h ^= h >> 29;
   }
   std::uint64_t tail = 0;
-  for (std::size_t k = 0; i < s.size(); ++i, k += 8) tail |= std::uint64_t(static_cast<unsigned char>(s[i])) << k;
+  if (i < s.size()) {
+    if (s.size() >= 8) {
+      std::memcpy(&tail, s.data() + s.size() - 8, 8);  // the last 8 bytes, overlapping the loop's
+    } else {
+      for (std::size_t k = 0; i < s.size(); ++i, k += 8) tail |= std::uint64_t(static_cast<unsigned char>(s[i])) << k;
+    }
+  }
   h = (h ^ tail) * 0x94d049bb133111ebULL;
   h ^= h >> 31;
   h *= 0xbf58476d1ce4e5b9ULL;
