@@ -1,5 +1,6 @@
 // Tests for upline/storage.hpp (KeyIndex, StringArena, BigAllocator) and for the fast paths of
 // the arithmetic in points.hpp, each checked against the exact wide computation it short-cuts.
+#include "upline/engine.hpp"
 #include "upline/member.hpp"
 #include "upline/points.hpp"
 #include "upline/simulation.hpp"
@@ -9,6 +10,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -118,10 +120,35 @@ TEST_CASE("IdIndex maps ids to indices, including ids above 2^32 and near 2^63")
   for (std::uint32_t i = 0; i < 20000; ++i) REQUIRE(index.find(static_cast<MemberId>(i) * 4294967311LL + 1) == i);
   CHECK(index.find(kMax) == 20000);
   CHECK(index.find(2) == no_member);
+  CHECK(index.find(0) == no_member);  // 0 marks a free slot: it must never match one
+  CHECK(index.find(-5) == no_member);
+  CHECK(IdIndex().find(0) == no_member);
   CHECK(index.find(4294967311LL) == no_member);  // same low half as nothing inserted
   index.reserve(1000000);
   CHECK(index.find(kMax) == 20000);
   CHECK(index.size() == 20001);
+}
+
+TEST_CASE("An engine knows no member 0 or negative id, even when it has members") {
+  PlanFaults faults;
+  auto plan = Plan::parse(four_tier_plan_json(), faults);
+  REQUIRE(plan);
+  Engine engine(*plan);
+  std::vector<Effect> fx;
+  REQUIRE(engine.apply(Join{1, std::nullopt, 0}, fx));
+  REQUIRE(engine.apply(Join{2, MemberId{1}, 0}, fx));
+  CHECK_FALSE(engine.has_member(0));
+  CHECK_FALSE(engine.member(0).has_value());
+  CHECK_FALSE(engine.tier_of(0).has_value());
+  CHECK(engine.upline(0, 0).empty());
+  CHECK_FALSE(engine.below(0, 0).has_value());
+  CHECK_FALSE(engine.has_member(-1));
+}
+
+TEST_CASE("StringArena refuses strings longer than 255 bytes") {
+  StringArena arena;
+  CHECK(arena.add(std::string(255, 'x')).size() == 255);
+  CHECK_THROWS_AS(arena.add(std::string(256, 'x')), std::length_error);
 }
 
 TEST_CASE("BigAllocator serves small and huge-page-sized vectors") {

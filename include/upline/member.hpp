@@ -47,7 +47,7 @@ static_assert(sizeof(MemberRecord) == 48, "one member record, 48 bytes: keep it 
 class IdIndex {
  public:
   std::uint32_t find(MemberId id) const noexcept {
-    if (slots_.empty()) return no_member;
+    if (id <= 0 || slots_.empty()) return no_member;  // 0 would match a free slot
     const Slot want = Slot::of(id, 0);
     for (std::size_t i = slot(id);; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];

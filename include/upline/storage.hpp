@@ -21,6 +21,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -105,7 +106,8 @@ class chunked_vector {
   T& operator[](std::size_t i) noexcept { return chunks_[i / per_chunk][i % per_chunk]; }
   const T& operator[](std::size_t i) const noexcept { return chunks_[i / per_chunk][i % per_chunk]; }
 
-  void push_back(const T& v) {
+  void push_back(const T& value) {
+    const T v = value;  // `value` may live in this table, which growing the first chunk moves
     T* slot;
     if (size_ < per_chunk) {
       if (size_ == first_cap_) grow_first(first_cap_ == 0 ? 16 : std::min(first_cap_ * 2, per_chunk));
@@ -173,6 +175,7 @@ class StringArena {
   static constexpr std::size_t block = std::size_t{1} << 20;
 
   std::string_view add(std::string_view s) {
+    if (s.size() > 255) throw std::length_error("StringArena: a string of more than 255 bytes");
     if (blocks_.empty() || used_ + s.size() > block) {
       blocks_.push_back(std::make_unique<char[]>(block));
       used_ = 0;
