@@ -178,7 +178,7 @@ class StateCodec {
     if (orders > r.left() / 48) r.fail("an order count that fits the snapshot");
     if (orders >= KeyIndex::none) r.fail("an order count below 2^32-1");
     e.orders_.reserve(orders);
-    e.order_index_.reserve(orders, [&e](std::uint32_t i) { return e.orders_[i].id; });
+    e.order_index_.reserve(orders, e.order_key());
     std::vector<std::pair<std::uint64_t, std::uint32_t>> ranges;
     for (std::uint64_t i = 0; i < orders; ++i) {
       const std::string id = r.str(64);
@@ -188,7 +188,7 @@ class StateCodec {
         r.fail("order \"" + id + "\" with a known member and shop and 0 <= refunded <= amount");
       ranges.emplace_back(o.credit_begin, o.credit_count);
       e.orders_.push_back(o);
-      e.order_index_.insert(id, static_cast<std::uint32_t>(i), [&e](std::uint32_t k) { return e.orders_[k].id; });
+      e.order_index_.insert(id, static_cast<std::uint32_t>(i), e.order_key());
     }
     const std::uint64_t credits = r.u64();
     if (credits > r.left() / 12) r.fail("a credit count that fits the snapshot");
@@ -208,7 +208,7 @@ class StateCodec {
       Engine::RedeemRecord rr{e.ref_ids_.add(ref), r.u32(), r.i64(), r.i64()};
       if (rr.member >= members) r.fail("a redemption by a known member");
       e.redemptions_.push_back(rr);
-      e.ref_index_.insert(ref, static_cast<std::uint32_t>(i), [&e](std::uint32_t k) { return e.redemptions_[k].ref; });
+      e.ref_index_.insert(ref, static_cast<std::uint32_t>(i), e.ref_key());
     }
     const std::uint64_t adjustments = r.u64();
     for (std::uint64_t i = 0; i < adjustments; ++i) {

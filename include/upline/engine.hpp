@@ -304,37 +304,27 @@ class Engine {
   void advance_clock(Time at) noexcept { clock_ = std::max(clock_, at); }
   bool active(std::uint32_t m) const noexcept { return members_[m].status == Status::active; }
 
-  std::uint32_t find_order(std::string_view id) const noexcept {
-    return order_index_.find(id, [this](std::uint32_t i) { return orders_[i].id; });
+  // The key of the i-th order / redemption, for their KeyIndex.
+  auto order_key() const noexcept {
+    return [this](std::uint32_t i) { return orders_[i].id; };
   }
-  std::uint32_t find_ref(std::string_view ref) const noexcept {
-    return ref_index_.find(ref, [this](std::uint32_t i) { return redemptions_[i].ref; });
+  auto ref_key() const noexcept {
+    return [this](std::uint32_t i) { return redemptions_[i].ref; };
   }
+  std::uint32_t find_order(std::string_view id) const noexcept { return order_index_.find(id, order_key()); }
+  std::uint32_t find_ref(std::string_view ref) const noexcept { return ref_index_.find(ref, ref_key()); }
 
   // Checks that applying `staged` keeps every balance and lifetime inside int64 (SPEC §2: only
   // the resulting values must fit; each credit or debit was checked on its own when computed).
   std::optional<Rejection> check_balances(const std::vector<Staged>& staged) {
     // Fast path, O(n): a member's own sum lies between the sum of all debits and the sum of all
-    // credits, so if every member stays in range under both extremes, all do.
+    // credits, and every |balance| and |lifetime| is at most value_bound_: if even that plus
+    // either sum fits, no member needs a look.
     constexpr std::int64_t lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
     i128 up = 0, down = 0;
     for (const Staged& s : staged) (s.points > 0 ? up : down) += s.points;
-    // Every |balance| and |lifetime| is at most value_bound_: if even that plus the whole sum
-    // fits, no member needs a look.
     if (static_cast<i128>(value_bound_) + up <= hi && static_cast<i128>(value_bound_) - down <= hi) return std::nullopt;
-    bool safe = up <= hi && down >= lo;
-    if (safe) {
-      const auto max_before = hi - static_cast<std::int64_t>(up), min_before = lo - static_cast<std::int64_t>(down);
-      for (const Staged& s : staged) {
-        const MemberRecord& r = members_[s.member];
-        if (r.balance > max_before || r.lifetime > max_before || r.balance < min_before || r.lifetime < min_before) {
-          safe = false;
-          break;
-        }
-      }
-    }
-    if (safe) return std::nullopt;
-    // Exact: per-member totals in 128 bits.
+    // Near the edge of int64: per-member totals in 128 bits.
     totals_.clear();
     for (const Staged& s : staged) {
       auto it = std::find_if(totals_.begin(), totals_.end(), [&](const auto& t) { return t.first == s.member; });
@@ -619,7 +609,9 @@ inline Rejection Engine::handle(const Purchase& e, std::vector<Effect>& fx) {
   if (auto r = check_key("order", e.order)) return *r;
   if (auto r = check_member_field("member", e.member)) return *r;
   if (auto r = check_at(e.at)) return *r;
-  if (find_order(e.order) != KeyIndex::none) return reject(Code::duplicate_order, "order: \"" + e.order + "\" was already accepted");
+  const std::uint64_t order_hash = hash_key(e.order);  // for the duplicate check and the insert
+  if (order_index_.find(e.order, order_hash, order_key()) != KeyIndex::none)
+    return reject(Code::duplicate_order, "order: \"" + e.order + "\" was already accepted");
   const std::uint32_t m = index_.find(e.member);
   if (m == no_member) return reject(Code::unknown_member, "member: " + std::to_string(e.member) + " is not a member");
   const Plan& plan = *plan_;
@@ -650,15 +642,19 @@ inline Rejection Engine::handle(const Purchase& e, std::vector<Effect>& fx) {
       const Matrix& mx = matrices_[t];
       const std::vector<Rate>& rates = plan.tiers[t].rates;
       if (rates.empty()) continue;
-      // The ancestors' places are arithmetic in a breadth-first matrix: fetch their records
-      // ahead of the walk so that the cache misses overlap instead of queueing.
-      if (mx.fill() == Fill::breadth_first) {
-        std::size_t k = 0;
-        for (Matrix::Node a = mx.parent(mx.node_of(m)); a != Matrix::none && k < rates.size(); a = mx.parent(a), ++k)
-          __builtin_prefetch(&members_[mx.member_at(a)]);
+      // The first len(rates) ancestors, found once, their records fetched ahead of the walk so
+      // that the cache misses overlap instead of queueing. With compression, suspended ancestors
+      // leave their level to the next, so the walk may go on past them.
+      Matrix::Node chain[Plan::max_rates];
+      std::size_t found = 0;
+      for (Matrix::Node a = mx.parent(mx.node_of(m)); a != Matrix::none && found < rates.size(); a = mx.parent(a)) {
+        chain[found++] = a;
+        __builtin_prefetch(&members_[mx.member_at(a)]);
       }
       std::uint32_t level = 1;
-      for (Matrix::Node a = mx.parent(mx.node_of(m)); a != Matrix::none && level <= rates.size(); a = mx.parent(a)) {
+      std::size_t k = 0;
+      for (Matrix::Node a = found > 0 ? chain[0] : Matrix::none; a != Matrix::none && level <= rates.size();
+           a = ++k < found ? chain[k] : mx.parent(a)) {
         const std::uint32_t am = mx.member_at(a);
         if (!active(am)) {
           if (!plan.compression) ++level;
@@ -678,7 +674,7 @@ inline Rejection Engine::handle(const Purchase& e, std::vector<Effect>& fx) {
   const auto oi = static_cast<std::uint32_t>(orders_.size());
   orders_.push_back(OrderRecord{order_ids_.add(e.order), m, shop_index(plan, shop), amount, 0, applied_time(e.at), credits_.size(),
                                 static_cast<std::uint32_t>(staged_.size())});
-  order_index_.insert(e.order, oi, [this](std::uint32_t i) { return orders_[i].id; });
+  order_index_.insert(order_hash, oi, order_key());
   ++members_[m].orders;
   for (const Staged& s : staged_) credits_.push_back(CreditRecord{s.member, s.points});
   commit_staged(staged_, fx);
@@ -750,7 +746,7 @@ inline Rejection Engine::handle(const Redeem& e, std::vector<Effect>& fx) {
   r.balance -= points;
   const auto ri = static_cast<std::uint32_t>(redemptions_.size());
   redemptions_.push_back(RedeemRecord{ref_ids_.add(e.ref), m, points, applied_time(e.at)});
-  ref_index_.insert(e.ref, ri, [this](std::uint32_t i) { return redemptions_[i].ref; });
+  ref_index_.insert(e.ref, ri, ref_key());
   fx.push_back(Effect::debit(r.id, points, Kind::redeem));
   return accept();
 }

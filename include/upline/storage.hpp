@@ -33,14 +33,16 @@
 
 namespace upline {
 
+/// The transparent huge page size of x86-64 and arm64 Linux: big tables are aligned to it.
+inline constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
+
 /// `bytes` of memory for a big table: blocks of 2 MiB and more are 2 MiB-aligned and advised to
 /// use transparent huge pages. Release with std::free.
 inline void* big_alloc(std::size_t bytes) {
-  constexpr std::size_t huge_page = std::size_t{2} << 20;
   void* p = nullptr;
-  if (bytes >= huge_page) {
-    const std::size_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
-    p = std::aligned_alloc(huge_page, rounded);
+  if (bytes >= huge_page_bytes) {
+    const std::size_t rounded = (bytes + huge_page_bytes - 1) / huge_page_bytes * huge_page_bytes;
+    p = std::aligned_alloc(huge_page_bytes, rounded);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
 #endif
@@ -54,7 +56,7 @@ inline void* big_alloc(std::size_t bytes) {
 template <class T>
 struct BigAllocator {
   using value_type = T;
-  static constexpr std::size_t huge_page = std::size_t{2} << 20;
+  static constexpr std::size_t huge_page = huge_page_bytes;
 
   BigAllocator() noexcept = default;
   template <class U>
@@ -83,7 +85,7 @@ class chunked_vector {
   static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
 
  public:
-  static constexpr std::size_t per_chunk = BigAllocator<T>::huge_page / sizeof(T);
+  static constexpr std::size_t per_chunk = huge_page_bytes / sizeof(T);
 
   chunked_vector() = default;
   chunked_vector(chunked_vector&& o) noexcept
@@ -145,7 +147,7 @@ class chunked_vector {
  private:
   // A full chunk is exactly one huge page; a smaller first chunk is plain heap memory.
   static T* allocate(std::size_t cap) {
-    return static_cast<T*>(big_alloc(cap == per_chunk ? BigAllocator<T>::huge_page : cap * sizeof(T)));
+    return static_cast<T*>(big_alloc(cap == per_chunk ? huge_page_bytes : cap * sizeof(T)));
   }
   void grow_first(std::size_t cap) {
     T* fresh = allocate(cap);
@@ -224,10 +226,10 @@ class KeyIndex {
  public:
   static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
 
+  /// The index of the record whose key is `key`, or none; `h` is hash_key(key).
   template <class KeyOf>
-  std::uint32_t find(std::string_view key, const KeyOf& key_of) const noexcept {
+  std::uint32_t find(std::string_view key, std::uint64_t h, const KeyOf& key_of) const noexcept {
     if (slots_.empty()) return none;
-    const std::uint64_t h = hash_key(key);
     const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32);
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
       const std::uint64_t s = slots_[i];
@@ -236,12 +238,21 @@ class KeyIndex {
     }
   }
 
-  /// Inserts a key that is not present, for the record at `index`.
+  template <class KeyOf>
+  std::uint32_t find(std::string_view key, const KeyOf& key_of) const noexcept {
+    return find(key, hash_key(key), key_of);
+  }
+
+  /// Inserts a key that is not present, for the record at `index`; `h` is hash_key(key).
+  template <class KeyOf>
+  void insert(std::uint64_t h, std::uint32_t index, const KeyOf& key_of) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow(key_of);
+    put(h, index);
+    ++size_;
+  }
   template <class KeyOf>
   void insert(std::string_view key, std::uint32_t index, const KeyOf& key_of) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow(key_of);
-    put(hash_key(key), index);
-    ++size_;
+    insert(hash_key(key), index, key_of);
   }
 
   std::size_t size() const noexcept { return size_; }
