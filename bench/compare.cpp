@@ -12,7 +12,7 @@
 //      ancestors in the same matrices (the first len(rates) of each tier the buyer held) and adds
 //      amount × rate to two int64 counters of each — the memory traffic of the work, no rules.
 // Prints one JSON line with counts, seconds and rates.
-#include "upline/json.hpp"
+#include "upline/door.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -10,7 +10,7 @@
 //   UPLINE_BENCH_EVENTS    events in the journal for BM_Recover         (default 1000000)
 //   UPLINE_BENCH_DIR       where data directories are made              (default /tmp)
 // The workload is upline::Simulation (the demo's seeded shop), so runs are reproducible.
-#include "upline/simulation.hpp"
+#include "tools/simulation.hpp"
 #include "upline/store.hpp"
 
 #include <benchmark/benchmark.h>
@@ -38,7 +38,7 @@ std::string scratch(const std::string& tag) {
 // A seeded stream of `n` events with roughly n/11 joins.
 std::vector<upline::Event> stream(std::uint64_t members, std::uint64_t purchases) {
   upline::PlanFaults faults;
-  upline::Engine shadow(*upline::Plan::parse(upline::four_tier_plan_json(), faults));
+  upline::Engine shadow(*upline::Plan::parse(*upline::bundled_plan("four-tier"), faults));
   upline::SimulationOptions o;
   o.members = members;
   o.purchases = purchases;
@@ -62,7 +62,7 @@ void BM_Append(benchmark::State& state) {
     const std::string dir = scratch("append");
     upline::StoreOptions opt;
     opt.durability = mode;
-    auto store = upline::Store::create(dir, upline::four_tier_plan_json(), opt);
+    auto store = upline::Store::create(dir, *upline::bundled_plan("four-tier"), opt);
     state.ResumeTiming();
     std::size_t since = 0;
     for (const auto& e : events) {
@@ -89,7 +89,7 @@ const upline::Engine& big_engine() {
   static upline::Engine* engine = [] {
     const std::uint64_t members = env("UPLINE_BENCH_MEMBERS", 100'000);
     upline::PlanFaults faults;
-    auto* e = new upline::Engine(*upline::Plan::parse(upline::four_tier_plan_json(), faults));
+    auto* e = new upline::Engine(*upline::Plan::parse(*upline::bundled_plan("four-tier"), faults));
     upline::SimulationOptions o;
     o.members = members;
     o.purchases = members * 10;
@@ -135,7 +135,7 @@ void BM_Recover(benchmark::State& state) {
     const auto events = stream(members, total > members ? total - members : 1);
     upline::StoreOptions opt;
     opt.durability = upline::Durability::none;
-    auto store = upline::Store::create(dir, upline::four_tier_plan_json(), opt);
+    auto store = upline::Store::create(dir, *upline::bundled_plan("four-tier"), opt);
     const std::size_t cut = events.size() * 9 / 10;
     for (std::size_t i = 0; i < events.size(); ++i) {
       store->submit(events[i]);

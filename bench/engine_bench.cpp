@@ -25,7 +25,7 @@
 //   UPLINE_BENCH_MEMBERS=1000 UPLINE_BENCH_EVENTS=10000 build/release/bench/upline_engine_bench  # smoke
 //   build/release/bench/upline_memory_probe 1000000 1000000; build/release/bench/upline_memory_probe 10000000 10000000
 #include "upline/upline.hpp"
-#include "upline/workload.hpp"
+#include "tools/workload.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -55,7 +55,7 @@ Plan parse(std::string_view text) {
   return *p;
 }
 
-Plan four_tier() { return parse(four_tier_plan_json()); }
+Plan four_tier() { return parse(*bundled_plan("four-tier")); }
 
 // The four-tier plan with `levels` upline rates in every tier (5% / k for level k), compression on.
 Plan with_levels(std::size_t levels) {

@@ -10,7 +10,7 @@
 //   for n in 1000000 10000000; do build/release/bench/upline_memory_probe $n $((n * 10)); done
 // Linux only (/proc); elsewhere it prints 0s.
 #include "upline/upline.hpp"
-#include "upline/workload.hpp"
+#include "tools/workload.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   PlanFaults faults;
-  auto plan = Plan::parse(plan_name == "deep" ? deep_plan_json() : four_tier_plan_json(), faults);
+  auto plan = Plan::parse(plan_name == "deep" ? *bundled_plan("deep") : *bundled_plan("four-tier"), faults);
   if (!plan) return 1;
 
   WorkloadOptions o;

@@ -19,8 +19,8 @@
 // documented). Anything else escaping — or a broken round trip — aborts: that is a finding.
 #include "upline/engine.hpp"
 #include "upline/journal.hpp"
-#include "upline/json.hpp"
-#include "upline/simulation.hpp"
+#include "upline/door.hpp"
+#include "tools/simulation.hpp"
 #include "upline/store.hpp"
 
 #include <cstdint>
@@ -128,7 +128,7 @@ const std::string& base_journal() {
     StoreOptions o;
     o.durability = Durability::none;
     o.fs = &fs;
-    auto store = Store::create("d", four_tier_plan_json(), o);
+    auto store = Store::create("d", *bundled_plan("four-tier"), o);
     for (const char* e : {R"({"type":"join","member":1000,"at":1})", R"({"type":"join","member":1007,"sponsor":1000,"at":2})",
                           R"({"type":"purchase","order":"o-1","member":1007,"shop":"main","amount":"25.00","at":3})",
                           R"({"type":"refund","order":"o-1","amount":"5.00","at":4})", R"({"type":"redeem","member":1000,"points":"0.50","ref":"r-1","at":5})",

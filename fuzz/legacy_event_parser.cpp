@@ -1,13 +1,15 @@
-// json_io.cpp — events from JSON, effects and state to JSON (SPEC §9–§10).
-#include "upline/json.hpp"
+// legacy_event_parser.cpp — the event-line parser of upline 0.1 (nlohmann::json with a duplicate-key
+// callback), kept in the fuzz build only as the oracle of the differential target: the simdjson
+// reader (src/event_reader.cpp) must give the same event or the same rejection code for any bytes
+// (fuzz/event_differential_fuzz.cpp lists the documented differences). Not part of the library.
+#include "legacy_event_parser.hpp"
 
 #include "strict_json.hpp"
 
 #include <algorithm>
 #include <initializer_list>
-#include <numeric>
 
-namespace upline {
+namespace upline::legacy {
 
 using detail::json;
 
@@ -103,75 +105,6 @@ class Fields {
   bool ok_ = true;
   std::string message_;
 };
-
-// Appends `s` as a JSON string literal (quotes included, control characters escaped).
-void quote(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          static constexpr char hex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
-void write_effect(std::string& s, const Engine& engine, const Effect& e) {
-  const int ps = engine.plan().points_scale;
-  s += "{\"type\":\"";
-  s += effect_type_name(e.type);
-  s += "\",\"member\":";
-  s += std::to_string(e.member);
-  switch (e.type) {
-    case EffectType::credit:
-    case EffectType::debit:
-      s += ",\"points\":\"";
-      s += format_units(e.points, ps);
-      s += "\",\"kind\":\"";
-      s += kind_name(e.kind);
-      s += '"';
-      if (e.kind == Kind::upline) {
-        s += ",\"tier\":";
-        quote(s, engine.tier_name(e.tier));
-        s += ",\"level\":";
-        s += std::to_string(e.level);
-      }
-      break;
-    case EffectType::placed:
-      s += ",\"tier\":";
-      quote(s, engine.tier_name(e.tier));
-      s += ",\"parent\":";
-      s += e.parent == 0 ? std::string("null") : std::to_string(e.parent);
-      s += ",\"position\":";
-      s += std::to_string(e.position());
-      break;
-    case EffectType::promoted:
-      s += ",\"from\":";
-      quote(s, engine.tier_name(e.from));
-      s += ",\"to\":";
-      quote(s, engine.tier_name(e.tier));
-      break;
-    case EffectType::reward:
-      s += ",\"reward\":";
-      quote(s, engine.reward_name(e.reward));
-      break;
-  }
-  s += '}';
-}
 
 }  // namespace
 
@@ -274,145 +207,5 @@ ParsedEvent parse_event(std::string_view text) {
   return Rejection{Code::invalid_event, "type: " + detail::show(*t) + " is not an event type"};
 }
 
-bool apply_parsed(Engine& engine, const ParsedEvent& parsed, std::vector<Effect>& effects, Rejection* why) {
-  if (const auto* r = std::get_if<Rejection>(&parsed)) {
-    effects.clear();
-    engine.count_rejection();
-    if (why) *why = *r;
-    return false;
-  }
-  return engine.apply(std::get<Event>(parsed), effects, why);
-}
 
-std::string event_json(const Event& event) {
-  std::string s = "{\"type\":\"";
-  s += event_type_name(event);
-  s += '"';
-  auto id = [&](const char* k, std::int64_t v) {
-    s += ",\"";
-    s += k;
-    s += "\":";
-    s += std::to_string(v);
-  };
-  auto text = [&](const char* k, std::string_view v) {
-    s += ",\"";
-    s += k;
-    s += "\":";
-    quote(s, v);
-  };
-  std::visit(
-      [&](const auto& e) {
-        using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, Join>) {
-          id("member", e.member);
-          if (e.sponsor) id("sponsor", *e.sponsor);
-        } else if constexpr (std::is_same_v<T, Purchase>) {
-          text("order", e.order);
-          id("member", e.member);
-          text("shop", e.shop);
-          text("amount", e.amount.text());
-        } else if constexpr (std::is_same_v<T, Refund>) {
-          text("order", e.order);
-          if (e.amount) text("amount", e.amount->text());
-        } else if constexpr (std::is_same_v<T, Redeem>) {
-          id("member", e.member);
-          text("points", e.points.text());
-          text("ref", e.ref);
-        } else if constexpr (std::is_same_v<T, Adjust>) {
-          id("member", e.member);
-          text("points", e.points.text());
-          text("actor", e.actor);
-          text("reason", e.reason);
-        } else if constexpr (std::is_same_v<T, Suspend> || std::is_same_v<T, Reactivate>) {
-          id("member", e.member);
-        } else {
-          s += ",\"plan\":";
-          s += e.plan ? e.plan->canonical_json() : std::string("null");
-          text("actor", e.actor);
-        }
-        id("at", e.at);
-      },
-      event);
-  s += '}';
-  return s;
-}
-
-std::string effect_json(const Engine& engine, const Effect& e) {
-  std::string s;
-  write_effect(s, engine, e);
-  return s;
-}
-
-std::string effects_json(const Engine& engine, const std::vector<Effect>& effects) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < effects.size(); ++i) {
-    if (i) s += ',';
-    write_effect(s, engine, effects[i]);
-  }
-  s += ']';
-  return s;
-}
-
-std::string result_json(const Engine& engine, std::uint64_t seq, Code code, std::string_view message,
-                        const std::vector<Effect>& effects) {
-  std::string s = "{";
-  if (seq != 0) {
-    s += "\"seq\":";
-    s += std::to_string(seq);
-    s += ',';
-  }
-  s += "\"status\":\"";
-  s += code_name(code);
-  s += "\",\"effects\":";
-  s += effects_json(engine, effects);
-  if (code != Code::ok) {
-    s += ",\"message\":";
-    quote(s, message);
-  }
-  s += '}';
-  return s;
-}
-
-std::string dump_json(const Engine& engine) {
-  const Plan& plan = engine.plan();
-  std::vector<std::uint32_t> order(engine.member_count());
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return engine.record_at(a).id < engine.record_at(b).id; });
-  std::string s;
-  s.reserve(order.size() * 200 + 128);
-  s += "{\"applied\":" + std::to_string(engine.applied()) + ",\"rejected\":" + std::to_string(engine.rejected()) + ",\"digest\":\"" + engine.digest() +
-       "\",\"members\":[";
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const MemberView v = *engine.member(engine.record_at(order[i]).id);
-    s += i ? ",\n" : "\n";
-    s += "{\"id\":" + std::to_string(v.id) + ",\"sponsor\":" + (v.sponsor ? std::to_string(*v.sponsor) : std::string("null")) + ",\"tier\":";
-    quote(s, v.tier_name);
-    s += ",\"status\":\"";
-    s += status_name(v.status);
-    s += "\",\"balance\":\"" + format_units(v.balance.units, plan.points_scale) + "\",\"lifetime\":\"" +
-         format_units(v.lifetime.units, plan.points_scale) + "\",\"orders\":" + std::to_string(v.orders) + ",\"nodes\":[";
-    for (std::size_t k = 0; k < v.nodes.size(); ++k) {
-      if (k) s += ',';
-      s += "{\"tier\":";
-      quote(s, engine.tier_name(v.nodes[k].tier));
-      s += ",\"parent\":" + (v.nodes[k].parent ? std::to_string(*v.nodes[k].parent) : std::string("null")) +
-           ",\"position\":" + std::to_string(v.nodes[k].position) + "}";
-    }
-    s += "],\"rewards\":[";
-    for (std::size_t k = 0; k < v.rewards.size(); ++k) {
-      if (k) s += ',';
-      quote(s, v.rewards[k]);
-    }
-    s += "]}";
-  }
-  s += order.empty() ? "]}\n" : "\n]}\n";
-  return s;
-}
-
-std::string json_quote(std::string_view s) {
-  std::string out;
-  quote(out, s);
-  return out;
-}
-
-}  // namespace upline
+}  // namespace upline::legacy

@@ -10,8 +10,8 @@
 //   state.bin             the engine state inside it (Engine::save_state)
 //   payload-<kind>.bin    one record payload of each kind
 #include "upline/journal.hpp"
-#include "upline/json.hpp"
-#include "upline/simulation.hpp"
+#include "upline/door.hpp"
+#include "tools/simulation.hpp"
 #include "upline/store.hpp"
 
 #include <cstdio>
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   const std::string dir = std::string(templ) + "/d";
 
   PlanFaults faults;
-  Plan v2 = *Plan::parse(four_tier_plan_json(), faults);
+  Plan v2 = *Plan::parse(*bundled_plan("four-tier"), faults);
   v2.version = 2;
   const std::vector<std::string> events = {
       R"({"type":"join","member":1000,"at":1767225600000})",
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   {
     StoreOptions o;
     o.durability = Durability::none;
-    auto store = Store::create(dir, four_tier_plan_json(), o);
+    auto store = Store::create(dir, *bundled_plan("four-tier"), o);
     for (const auto& e : events) store->submit(e);
     snap_name = store->snapshot();
   }

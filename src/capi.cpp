@@ -4,24 +4,26 @@
 // thread-local message: nothing throws or aborts across the boundary.
 #include "upline/upline.h"
 
-#include "upline/json.hpp"
+#include "upline/door.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string>
 #include <vector>
 
 static_assert(sizeof(upl_effect) == 40, "upl_effect layout is part of the ABI");
-static_assert(sizeof(upl_member) == 56, "upl_member layout is part of the ABI");
-static_assert(sizeof(upl_order) == 32, "upl_order layout is part of the ABI");
+static_assert(sizeof(upl_member) == 64, "upl_member layout is part of the ABI");
+static_assert(sizeof(upl_order) == 40, "upl_order layout is part of the ABI");
 static_assert(static_cast<int>(UPL_EOVERFLOW) == static_cast<int>(upline::Code::overflow));
 static_assert(static_cast<int>(UPL_EDUPLICATE_ORDER) == static_cast<int>(upline::Code::duplicate_order));
 static_assert(static_cast<int>(UPL_EINVALID_EVENT) == static_cast<int>(upline::Code::invalid_event));
 
 struct upl_engine {
   upline::Engine engine;
-  std::vector<upline::Effect> effects;
-  std::vector<upl_effect> records;
+  upline::LineDoor door{engine};
+  std::vector<upline::Effect> effects;  // the last accepted event's (empty after a rejection)
+  std::string result;
   upl_status last = UPL_OK;
 
   explicit upl_engine(upline::Plan p) : engine(std::move(p)) {}
@@ -49,44 +51,38 @@ upl_status guard(F&& f) noexcept {
   }
 }
 
-// Copies the engine's effects into the fixed-layout records.
-void publish(upl_engine* e) {
-  e->records.clear();
-  e->records.reserve(e->effects.size());
-  for (const upline::Effect& x : e->effects) {
-    upl_effect r{};
-    r.type = static_cast<std::uint8_t>(x.type);
-    r.kind = static_cast<std::uint8_t>(x.kind);
-    r.tier = x.tier;
-    r.from = x.from;
-    r.level = x.level;
-    r.reward = x.reward;
-    r.member = x.member;
-    r.parent = x.parent;
-    r.points = x.points;
-    e->records.push_back(r);
-  }
+// The smallest size each growable record has had since it carried `size` (0.2): a caller's
+// record is filled up to min(its size, ours), never past it.
+constexpr std::uint32_t min_effect_size = 40, min_member_size = 64, min_order_size = 40;
+
+// A caller's record: not NULL, and at least as large as the record has been since 0.2.
+template <class Record>
+bool usable(const Record* out, std::uint32_t min_size) {
+  if (!out) return fail(UPL_EINVALID, "out: NULL"), false;
+  if (out->size >= min_size) return true;
+  fail(UPL_EINVALID, "out->size: " + std::to_string(out->size) + " is smaller than " + std::to_string(min_size) +
+                         " (set it to the record's sizeof: UPL_*_INIT)");
+  return false;
 }
 
+// Writes `full` into the caller's record, up to min(its size, ours), keeping its size.
+template <class Record>
+upl_status fill(Record* out, const Record& full) {
+  const std::uint32_t size = out->size;
+  std::memcpy(static_cast<void*>(out), &full, std::min<std::size_t>(size, sizeof(Record)));
+  out->size = size;
+  return UPL_OK;
+}
+
+// Every typed call ends here: the engine's one door.
 upl_status run(upl_engine* e, const upline::Event& ev) {
   upline::Rejection why;
   if (e->engine.apply(ev, e->effects, &why)) {
-    publish(e);
     e->last = UPL_OK;
     return UPL_OK;
   }
-  e->records.clear();
   e->last = static_cast<upl_status>(why.code);
   return fail(e->last, std::move(why.message));
-}
-
-// Records a rejection that happened before the engine saw the event (JSON or plan parsing).
-upl_status reject_early(upl_engine* e, upline::Code code, std::string message) {
-  e->engine.count_rejection();
-  e->effects.clear();
-  e->records.clear();
-  e->last = static_cast<upl_status>(code);
-  return fail(e->last, std::move(message));
 }
 
 // A NUL-terminated C string argument, or nullptr (then `field` is named in the error).
@@ -108,7 +104,7 @@ char* copy_out(const std::string& s) {
 
 upl_status null_engine() { return fail(UPL_EINVALID, "engine: NULL"); }
 
-upl_status unknown_member(std::int64_t m) { return fail(UPL_ENOTFOUND, "member: " + std::to_string(m) + " is not a member"); }
+upl_status unknown_member(std::int64_t m) { return fail(UPL_ENOTFOUND, upline::reject::unknown_member(m).message); }
 
 }  // namespace
 
@@ -129,6 +125,8 @@ UPL_API const char* upl_status_str(upl_status s) {
 UPL_API const char* upl_last_error(void) { return last_error.c_str(); }
 
 UPL_API uint32_t upl_version_number(void) { return UPL_VERSION_NUMBER; }
+
+UPL_API const char* upl_version(void) { return UPL_VERSION_STRING; }
 
 UPL_API upl_status upl_engine_open_json(upl_engine** out, const char* plan_json, size_t len) {
   return guard([&] {
@@ -156,12 +154,13 @@ UPL_API upl_status upl_engine_apply_json(upl_engine* e, const char* event_json, 
     if (!e) return null_engine();
     if (!event_json) return fail(UPL_EINVALID, "event_json: NULL");
     if (!result_json) return fail(UPL_EINVALID, "result_json: NULL");
-    upline::Rejection why;
-    if (upline::apply_parsed(e->engine, upline::parse_event(std::string_view(event_json, len)), e->effects, &why)) publish(e);
-    else e->records.clear();
-    e->last = static_cast<upl_status>(why.code);
-    *result_json = copy_out(upline::result_json(e->engine, 0, why.code, why.message, e->effects));
-    if (why.code != upline::Code::ok) last_error = why.message;
+    const upline::Outcome& out = e->door.apply(std::string_view(event_json, len));
+    e->effects = out.effects;
+    e->last = static_cast<upl_status>(out.code);
+    e->result.clear();
+    e->door.append_result(e->result, 0);
+    *result_json = copy_out(e->result);
+    if (!out.ok()) last_error = out.message;
     return e->last;
   });
 }
@@ -258,21 +257,34 @@ UPL_API upl_status upl_change_plan(upl_engine* e, const char* plan_json, size_t 
     c.at = at;
     upline::PlanFaults faults;
     auto plan = upline::Plan::parse(std::string_view(plan_json, len), faults);
-    if (!plan) {
-      // Structural faults outrank invalid_plan (SPEC §4): with no plan attached, the engine
-      // reports an empty actor or a negative time first.
-      if (c.actor.empty() || at < 0) return run(e, c);
-      return reject_early(e, upline::Code::invalid_plan, "plan: " + faults.message());
-    }
-    c.plan = std::make_shared<const upline::Plan>(std::move(*plan));
+    if (plan) c.plan = std::make_shared<const upline::Plan>(std::move(*plan));
+    else c.plan_fault = "plan: " + faults.message();  // reported by the engine in its place (SPEC §4)
     return run(e, c);
   });
 }
 
-UPL_API const upl_effect* upl_engine_effects(const upl_engine* e, size_t* count) {
-  if (count) *count = e ? e->records.size() : 0;
-  if (!e || e->records.empty()) return nullptr;
-  return e->records.data();
+UPL_API size_t upl_engine_effect_count(const upl_engine* e) { return e ? e->effects.size() : 0; }
+
+UPL_API upl_status upl_engine_effect(upl_effect* out, const upl_engine* e, size_t i) {
+  return guard([&] {
+    if (!usable(out, min_effect_size)) return UPL_EINVALID;
+    if (!e) return null_engine();
+    if (i >= e->effects.size())
+      return fail(UPL_ENOTFOUND, "i: " + std::to_string(i) + " is past the last effect (" + std::to_string(e->effects.size()) + " in all)");
+    const upline::Effect& x = e->effects[i];
+    upl_effect r{};
+    r.size = sizeof r;
+    r.type = static_cast<std::uint8_t>(x.type);
+    r.kind = static_cast<std::uint8_t>(x.kind);
+    r.tier = x.tier;
+    r.from = x.from;
+    r.level = x.level;
+    r.reward = x.reward;
+    r.member = x.member;
+    r.parent = x.parent;
+    r.points = x.points;
+    return fill(out, r);
+  });
 }
 
 UPL_API upl_status upl_engine_last_status(const upl_engine* e) { return e ? e->last : UPL_EINVALID; }
@@ -289,11 +301,12 @@ UPL_API const char* upl_reward_name(const upl_engine* e, uint32_t reward) {
 
 UPL_API upl_status upl_member_get(upl_member* out, const upl_engine* e, int64_t member) {
   return guard([&] {
-    if (!out) return fail(UPL_EINVALID, "out: NULL");
+    if (!usable(out, min_member_size)) return UPL_EINVALID;
     if (!e) return null_engine();
     auto v = e->engine.member(member);
     if (!v) return unknown_member(member);
     upl_member m{};
+    m.size = sizeof m;
     m.id = v->id;
     m.sponsor = v->sponsor.value_or(0);
     m.balance = v->balance.units;
@@ -303,8 +316,7 @@ UPL_API upl_status upl_member_get(upl_member* out, const upl_engine* e, int64_t 
     m.status = static_cast<uint32_t>(v->status);
     m.referrals = v->referrals;
     m.reward_count = static_cast<uint32_t>(v->rewards.size());
-    *out = m;
-    return UPL_OK;
+    return fill(out, m);
   });
 }
 
@@ -348,13 +360,12 @@ UPL_API upl_status upl_member_benefit(const char** value, const upl_engine* e, i
 
 UPL_API upl_status upl_order_get(upl_order* out, const upl_engine* e, const char* order) {
   return guard([&] {
-    if (!out) return fail(UPL_EINVALID, "out: NULL");
+    if (!usable(out, min_order_size)) return UPL_EINVALID;
     if (!order) return fail(UPL_EINVALID, "order: NULL");
     if (!e) return null_engine();
     auto o = e->engine.order(order);
-    if (!o) return fail(UPL_ENOTFOUND, std::string("order: \"") + order + "\" is not an accepted order");
-    *out = upl_order{o->member, o->amount.units, o->refunded.units, o->at};
-    return UPL_OK;
+    if (!o) return fail(UPL_ENOTFOUND, upline::reject::unknown_order(order).message);
+    return fill(out, upl_order{sizeof(upl_order), 0, o->member, o->amount.units, o->refunded.units, o->at});
   });
 }
 
@@ -378,14 +389,10 @@ UPL_API upl_status upl_parse_amount(int64_t* units, const char* text, int scale)
     if (scale < 0 || scale > upline::max_scale) return fail(UPL_EINVALID, "scale: " + std::to_string(scale) + " is out of range 0..6");
     const upline::Decimal d = upline::Decimal::lenient(text);
     int64_t v = 0;
-    switch (d.to_units(scale, v)) {
-      case upline::Decimal::Fit::ok: *units = v; return UPL_OK;
-      case upline::Decimal::Fit::not_a_decimal: return fail(UPL_EINVALID_AMOUNT, "\"" + d.text() + "\" is not a decimal (-?[0-9]+(.[0-9]+)?)");
-      case upline::Decimal::Fit::too_many_decimals:
-        return fail(UPL_EINVALID_AMOUNT, "\"" + d.text() + "\" has more decimals than scale " + std::to_string(scale));
-      case upline::Decimal::Fit::out_of_range: return fail(UPL_EINVALID_AMOUNT, "\"" + d.text() + "\" is out of range at scale " + std::to_string(scale));
-    }
-    return fail(UPL_EINTERNAL, "unreachable");
+    const upline::Decimal::Fit fit = d.to_units(scale, v);
+    if (fit != upline::Decimal::Fit::ok) return fail(UPL_EINVALID_AMOUNT, d.fit_message(fit, "text", "scale", scale));
+    *units = v;
+    return UPL_OK;
   });
 }
 

@@ -33,7 +33,7 @@ std::string path_of(const std::vector<Frame>& frames) {
 
 }  // namespace
 
-std::optional<json> parse_strict(std::string_view text, std::string& error, Duplicate* duplicate) {
+std::optional<json> parse_strict(std::string_view text, std::string& error, Duplicate* duplicate, std::size_t base) {
   std::vector<Frame> frames;
   std::string dup;
   Duplicate first;
@@ -68,8 +68,13 @@ std::optional<json> parse_strict(std::string_view text, std::string& error, Dupl
   json j;
   try {
     j = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const json::exception& e) {
-    error = std::string("not valid JSON: ") + e.what();
+  } catch (const json::parse_error& e) {
+    // Our words, not the library's: where it went wrong.
+    error = e.byte > text.size() ? "not valid JSON: the text ends before the value does"
+                                 : "not valid JSON: unexpected text at byte " + std::to_string(base + e.byte);
+    return std::nullopt;
+  } catch (const json::exception&) {
+    error = "not valid JSON";
     return std::nullopt;
   }
   if (first.found) {

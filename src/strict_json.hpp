@@ -25,8 +25,9 @@ struct Duplicate {
 
 /// Parses `text`; nullopt with `error` set on a syntax error or a duplicate key (named by path).
 /// With `duplicate`, a duplicate key does not fail the parse: the first one is recorded there
-/// (the later value wins) for the caller to report where it belongs.
-std::optional<json> parse_strict(std::string_view text, std::string& error, Duplicate* duplicate = nullptr);
+/// (the later value wins) for the caller to report where it belongs. A syntax error's byte
+/// offset is counted from `base` (where `text` starts in what the user wrote), 1-based.
+std::optional<json> parse_strict(std::string_view text, std::string& error, Duplicate* duplicate = nullptr, std::size_t base = 0);
 
 /// A short rendering of a JSON value for messages: strings quoted, long values cut.
 std::string show(const json& v);

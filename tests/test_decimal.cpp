@@ -1,6 +1,9 @@
 // Tests for upline/points.hpp: the decimal grammar of SPEC §2, exact conversion to units at a
 // scale, printing, and the one rounding rule (half to even).
-#include "upline/points.hpp"
+#include "upline/accrual.hpp"
+#include "upline/decimal.hpp"
+#include "upline/ledger.hpp"
+#include "upline/propagation.hpp"
 
 #include <doctest/doctest.h>
 

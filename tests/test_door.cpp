@@ -1,6 +1,6 @@
-// Tests for upline/json.hpp: parse_event (SPEC §4 structural faults), json_quote, effect_json,
-// result_json and dump_json (SPEC §9–§10), byte for byte.
-#include "upline/json.hpp"
+// Tests for upline/door.hpp: reading event lines (SPEC §4 structural faults), json_quote,
+// effect_json, result_json and dump_json (SPEC §9–§10), byte for byte.
+#include "upline/door.hpp"
 
 #include <doctest/doctest.h>
 
@@ -57,6 +57,16 @@ Rejection expect_rejection(std::string_view text) {
   const Rejection* r = std::get_if<Rejection>(&pe);
   REQUIRE_MESSAGE(r != nullptr, "accepted: " << std::string(text));
   return *r;
+}
+
+// The rejection of a line, whether the door or the engine finds it (a plan event's plan faults
+// travel with the event to the engine, which reports them after the event's structural faults).
+Rejection expect_rejection_applied(std::string_view text) {
+  Engine e(test_plan());
+  upline::Outcome out;
+  e.apply(upline::as_input(upline::parse_event(text)), out);
+  REQUIRE_MESSAGE(out.code != Code::ok, "accepted: " << std::string(text));
+  return Rejection{out.code, out.message};
 }
 
 bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
@@ -312,14 +322,14 @@ TEST_CASE("json: a malformed decimal string passes parsing, and the engine repor
 }
 
 TEST_CASE("json: a plan event with an invalid plan is invalid_plan") {
-  const Rejection r = expect_rejection(
+  const Rejection r = expect_rejection_applied(
       R"({"type":"plan","actor":"a","at":0,"plan":{"name":"x","shops":{"m":{"ratio":"1"}},"tiers":[{"name":"b","width":1,"rates":[]}]}})");
   CHECK(r.code == Code::invalid_plan);
   CHECK(starts_with(r.message, "plan: "));
   CHECK(r.message.find("tiers[0].width") != std::string::npos);
 
   // Several faults: all of them, after "plan: ".
-  const Rejection r2 = expect_rejection(
+  const Rejection r2 = expect_rejection_applied(
       R"({"type":"plan","actor":"a","at":0,"plan":{"name":"x","colour":1,"shops":{"m":{"ratio":1}},"tiers":[{"name":"b","width":2,"rates":[]}]}})");
   CHECK(r2.code == Code::invalid_plan);
   CHECK(starts_with(r2.message, "plan: "));
@@ -327,9 +337,9 @@ TEST_CASE("json: a plan event with an invalid plan is invalid_plan") {
   CHECK(r2.message.find("shops.m.ratio") != std::string::npos);
 
   // A structural fault of the event comes first.
-  CHECK(expect_rejection(R"({"type":"plan","actor":"","at":0,"plan":{"name":"x"}})").code == Code::invalid_event);
-  CHECK(expect_rejection(R"({"type":"plan","actor":"a","at":-1,"plan":{"name":"x"}})").code == Code::invalid_event);
-  CHECK(expect_rejection(R"({"type":"plan","actor":"a","at":0,"plan":{"name":"x"},"x":1})").code == Code::invalid_event);
+  CHECK(expect_rejection_applied(R"({"type":"plan","actor":"","at":0,"plan":{"name":"x"}})").code == Code::invalid_event);
+  CHECK(expect_rejection_applied(R"({"type":"plan","actor":"a","at":-1,"plan":{"name":"x"}})").code == Code::invalid_event);
+  CHECK(expect_rejection_applied(R"({"type":"plan","actor":"a","at":0,"plan":{"name":"x"},"x":1})").code == Code::invalid_event);
 }
 
 // ---- json_quote ---------------------------------------------------------------------------------
@@ -416,13 +426,9 @@ TEST_CASE("json: result_json") {
   std::uint64_t seq = 0;
   auto run = [&](std::string_view line) {
     ++seq;
-    ParsedEvent pe = upline::parse_event(line);
-    if (auto* rej = std::get_if<Rejection>(&pe)) {
-      e.count_rejection();
-      lines.push_back(result_json(e, seq, rej->code, rej->message, {}));
-      return;
-    }
-    const auto out = e.apply(std::get<upline::Event>(pe));
+    const ParsedEvent pe = upline::parse_event(line);
+    upline::Outcome out;
+    e.apply(upline::as_input(pe), out);
     lines.push_back(result_json(e, seq, out.code, out.message, out.effects));
   };
   run(R"({"type":"join","member":1,"at":0})");

@@ -6,7 +6,7 @@
 // is checked, by the fixture itself, to have changed nothing: digest, clock and applied count equal
 // before and after, no effects.
 #include "upline/engine.hpp"
-#include "upline/json.hpp"
+#include "upline/door.hpp"
 
 #include <doctest/doctest.h>
 

@@ -5,9 +5,9 @@
 // records, a flipped byte at every offset. Each case must either recover a clean prefix (torn tail)
 // or refuse precisely (corrupt, naming the offset) — and the records the scan hands to its visitor
 // must be exactly the original prefix: never a record that fails its checks.
-#include "upline/json.hpp"
+#include "upline/door.hpp"
 #include "upline/journal.hpp"
-#include "upline/simulation.hpp"
+#include "tools/simulation.hpp"
 
 #include <doctest/doctest.h>
 
@@ -22,7 +22,7 @@ using namespace upline;
 
 Plan four_tier() {
   PlanFaults f;
-  auto p = Plan::parse(four_tier_plan_json(), f);
+  auto p = Plan::parse(*bundled_plan("four-tier"), f);
   REQUIRE(p);
   return std::move(*p);
 }

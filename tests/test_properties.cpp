@@ -1,5 +1,6 @@
 // Properties over seeded random event streams: determinism, conservation (effects add up to the
 // balances), refund inverses, and "a rejected event changes nothing".
+#include "tools/simulation.hpp"  // Rng
 #include "upline/upline.hpp"
 
 #include <doctest/doctest.h>

@@ -1,9 +1,12 @@
 // Tests for upline/storage.hpp (KeyIndex, StringArena, BigAllocator) and for the fast paths of
 // the arithmetic in points.hpp, each checked against the exact wide computation it short-cuts.
 #include "upline/engine.hpp"
-#include "upline/member.hpp"
-#include "upline/points.hpp"
-#include "upline/simulation.hpp"
+#include "upline/members.hpp"
+#include "upline/accrual.hpp"
+#include "upline/decimal.hpp"
+#include "upline/ledger.hpp"
+#include "upline/propagation.hpp"
+#include "tools/simulation.hpp"
 #include "upline/storage.hpp"
 
 #include <doctest/doctest.h>
@@ -106,6 +109,9 @@ TEST_CASE("KeyIndex finds every key inserted, and only those, across growth") {
 
 TEST_CASE("StringArena keeps every string at a stable address") {
   StringArena arena;
+  CHECK(arena.capacity() == 0);
+  arena.add("first");
+  CHECK(arena.capacity() == StringArena::first_block);  // a small engine stays small
   std::vector<std::string_view> views;
   for (int i = 0; i < 200000; ++i) views.push_back(arena.add("ref-" + std::to_string(i)));  // > 1 block
   CHECK(arena.capacity() > StringArena::block);
@@ -131,7 +137,7 @@ TEST_CASE("IdIndex maps ids to indices, including ids above 2^32 and near 2^63")
 
 TEST_CASE("An engine knows no member 0 or negative id, even when it has members") {
   PlanFaults faults;
-  auto plan = Plan::parse(four_tier_plan_json(), faults);
+  auto plan = Plan::parse(*bundled_plan("four-tier"), faults);
   REQUIRE(plan);
   Engine engine(*plan);
   std::vector<Effect> fx;

@@ -1,8 +1,9 @@
 // upline/workload.hpp: a reproducible stream (golden lines and hash), its sizes and ratios, its
 // ordering, references only to what came before, an engine that accepts it, the shape of the
 // sponsor and basket distributions; and the bundled deep plan.
+#include "upline/sha256.hpp"
 #include "upline/upline.hpp"
-#include "upline/workload.hpp"
+#include "tools/workload.hpp"
 
 #include <doctest/doctest.h>
 
@@ -93,7 +94,7 @@ TEST_CASE("workload: sizes and ratios match the options") {
   const std::uint64_t estimate = w.planned();
   while (!w.done()) {
     Event e = w.next();
-    ++by_type[event_type_name(e)];
+    ++by_type[std::string(event_type_name(e))];
     if (auto* r = std::get_if<Refund>(&e); r && r->amount) ++partial;
     ++n;
   }
@@ -201,7 +202,7 @@ TEST_CASE("workload: every event refers only to what came before") {
 }
 
 TEST_CASE("workload: an engine accepts nearly everything, on both bundled plans") {
-  for (std::string_view text : {four_tier_plan_json(), deep_plan_json()}) {
+  for (std::string_view text : {*bundled_plan("four-tier"), *bundled_plan("deep")}) {
     for (bool interleave : {false, true}) {
       CAPTURE(interleave);
       Engine engine(parse_plan(text));
@@ -301,7 +302,7 @@ TEST_CASE("workload: invalid options are named") {
 }
 
 TEST_CASE("deep plan: the four-tier plan with ten levels per tier, compression, breadth-first") {
-  const Plan deep = parse_plan(deep_plan_json()), four = parse_plan(four_tier_plan_json());
+  const Plan deep = parse_plan(*bundled_plan("deep")), four = parse_plan(*bundled_plan("four-tier"));
   CHECK(deep.compression);
   REQUIRE(deep.tiers.size() == four.tiers.size());
   for (std::size_t t = 0; t < deep.tiers.size(); ++t) {

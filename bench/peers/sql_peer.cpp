@@ -11,7 +11,10 @@
 //          [--conninfo "host=/tmp/x port=5433 user=postgres dbname=postgres"] [--db PATH]
 //          [--max-purchases N] [--batch N] [--dump OUT.json] [--check UPLINE_DUMP.json] [--profile on]
 #include "upline/plan.hpp"
-#include "upline/points.hpp"
+#include "upline/accrual.hpp"
+#include "upline/decimal.hpp"
+#include "upline/ledger.hpp"
+#include "upline/propagation.hpp"
 
 #include <libpq-fe.h>
 #include <sqlite3.h>

@@ -1,28 +1,49 @@
 // _upline.cpp — the private compiled module behind the `upline` Python package.
 //
-// A thin pybind11 layer over upline::Engine. It speaks plain Python values: events go in as JSON
-// text or as typed calls whose amounts are decimal strings; every call answers
-// (code, message, effects), with effects as dicts in SPEC §9's shape (points as decimal strings at
-// the plan's scale). The pure-Python facade (upline/__init__.py) turns those into exceptions,
-// Decimals and frozen dataclasses; nothing here raises for a rejected event.
+// A thin pybind11 layer over upline::Engine that speaks flat values only. Events go in as JSON
+// text (through one reused upline::LineDoor) or as typed calls whose fields are Python ints and
+// strs; an amount is either decimal text (str) or exact units at a scale ((units, scale), two
+// ints), the form the caller had, converted to an upline::Decimal once. Everything comes back as
+// tuples of ints and strs, never as dicts or objects:
+//
+//   event call  (code, message, effects), code "ok" or a SPEC §4 code, message empty when accepted
+//   effect      (type, member, points, kind, tier, level_or_position, parent, reward, from): the
+//               fields of upline::Effect (effect.hpp) as ints — type and kind are the enums'
+//               values, tier/from index the plan's tiers, reward indexes reward_names, points are
+//               units at points_scale, parent 0 means none
+//   member      (id, sponsor, tier, status, balance, lifetime, orders, referrals, nodes, rewards,
+//               benefits): sponsor 0 for none, tier an index, status 0 active / 1 suspended,
+//               balance and lifetime units at points_scale, nodes (parent, position) flat per tier
+//               from 0 (parent 0: the root), rewards indices into reward_names in grant order,
+//               benefits ((key, value), …) of the tier in the plan in force
+//   order       (id, member, shop, amount, refunded, at), amounts in units at money_scale
+//
+// The pure-Python facade (upline/__init__.py) builds its exceptions, Decimals and frozen
+// dataclasses from these once, resolving indices through the names it caches from tier_names and
+// reward_names (tier names are only ever appended, reward ids are interned for good). Nothing here
+// raises for a rejected event: every rejection — the engine's own, the JSON door's, or a Python
+// int outside int64 found here — goes through Engine::apply(const Input&), so it is counted and
+// worded like any other.
 //
 // Threading: an Engine is used by one thread at a time (engine.hpp), so each wrapper owns a mutex
 // that every method takes. apply_many and columns() release the GIL while they work; a thread that
 // finds the mutex taken waits for it with the GIL released, so nobody ever waits for the mutex
 // while holding the GIL (no deadlock) and other Python threads keep running meanwhile.
-#include "upline/json.hpp"
-#include "upline/simulation.hpp"
-#include "upline/upline.hpp"
+#include "upline/door.hpp"
+#include "upline/engine.hpp"
+#include "upline/version.hpp"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cstdint>
-#include <limits>
+#include <initializer_list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,228 +54,250 @@ namespace {
 
 using upline::Code;
 using upline::Effect;
-using upline::EffectType;
-using upline::Kind;
 using upline::MemberId;
 using upline::Rejection;
 using upline::Time;
 
-constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
+// ---- flat values out ---------------------------------------------------------------------------
 
-// The outcome of one event, before it becomes Python objects.
-struct Result {
-  Code code = Code::ok;
-  std::string message;
-  std::vector<Effect> effects;
-};
-
-// Names for the indices an Effect carries. Tiers are only ever appended and reward ids are
-// interned for good, so names read after a batch are the names the batch's effects meant.
-struct Names {
-  std::vector<std::string> tiers;
-  std::vector<std::string> rewards;
-  int points_scale = 2;
-
-  // Everything `results` refers to; the engine must not change meanwhile.
-  static Names of(const upline::Engine& engine, const std::vector<Result>& results) {
-    Names n;
-    const auto& plan = engine.plan();
-    n.points_scale = plan.points_scale;
-    for (const auto& t : plan.tiers) n.tiers.push_back(t.name);
-    std::uint32_t rewards = 0;
-    for (const auto& r : results)
-      for (const auto& e : r.effects)
-        if (e.type == EffectType::reward && e.reward + 1 > rewards) rewards = e.reward + 1;
-    for (std::uint32_t i = 0; i < rewards; ++i) n.rewards.push_back(engine.reward_name(i));
-    return n;
+// A new tuple filled with the given new references (steals them). Throws if any is null.
+py::tuple steal_tuple(std::initializer_list<PyObject*> items) {
+  py::tuple t(items.size());
+  Py_ssize_t i = 0;
+  bool failed = false;
+  for (PyObject* o : items) {
+    if (!o) failed = true;
+    PyTuple_SET_ITEM(t.ptr(), i++, o);  // a null slot is fine: the tuple is dropped below
   }
-};
-
-// One effect as a dict with exactly SPEC §9's keys.
-py::dict effect_dict(const Effect& e, const Names& names) {
-  py::dict d;
-  d["type"] = upline::effect_type_name(e.type);
-  d["member"] = e.member;
-  switch (e.type) {
-    case EffectType::credit:
-    case EffectType::debit:
-      d["points"] = upline::format_units(e.points, names.points_scale);
-      d["kind"] = upline::kind_name(e.kind);
-      if (e.kind == Kind::upline) {
-        d["tier"] = names.tiers.at(e.tier);
-        d["level"] = e.level;
-      }
-      break;
-    case EffectType::placed:
-      d["tier"] = names.tiers.at(e.tier);
-      d["parent"] = e.parent == 0 ? py::object(py::none()) : py::object(py::int_(e.parent));
-      d["position"] = e.position();
-      break;
-    case EffectType::promoted:
-      d["from"] = names.tiers.at(e.from);
-      d["to"] = names.tiers.at(e.tier);
-      break;
-    case EffectType::reward:
-      d["reward"] = names.rewards.at(e.reward);
-      break;
-  }
-  return d;
+  if (failed) throw py::error_already_set();
+  return t;
 }
 
-py::tuple result_tuple(const Result& r, const Names& names) {
-  py::list effects(r.effects.size());
-  for (std::size_t i = 0; i < r.effects.size(); ++i) effects[i] = effect_dict(r.effects[i], names);
-  return py::make_tuple(std::string(upline::code_name(r.code)), r.message, std::move(effects));
+PyObject* int_of(std::int64_t v) { return PyLong_FromLongLong(v); }
+PyObject* uint_of(std::uint64_t v) { return PyLong_FromUnsignedLongLong(v); }
+
+py::tuple effect_tuple(const Effect& e) {
+  return steal_tuple({uint_of(static_cast<std::uint8_t>(e.type)), int_of(e.member), int_of(e.points), uint_of(static_cast<std::uint8_t>(e.kind)),
+                      uint_of(e.tier), uint_of(e.level), int_of(e.parent), uint_of(e.reward), uint_of(e.from)});
 }
+
+py::tuple effects_tuple(const Effect* begin, std::size_t n) {
+  py::tuple out(n);
+  for (std::size_t i = 0; i < n; ++i) PyTuple_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), effect_tuple(begin[i]).release().ptr());
+  return out;
+}
+
+py::tuple answer(Code code, std::string_view message, const Effect* effects, std::size_t n) {
+  const std::string_view name = upline::code_name(code);
+  return py::make_tuple(py::str(name.data(), name.size()), py::str(message.data(), message.size()), effects_tuple(effects, n));
+}
+
+py::tuple answer(const upline::Outcome& o) { return answer(o.code, o.message, o.effects.data(), o.effects.size()); }
+
+// ---- plain values in -----------------------------------------------------------------------------
 
 std::string type_name(py::handle v) { return py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>(); }
 
-// Reads a Python int into an int64 field. Anything but an int (bool included) is a TypeError; an
-// int outside int64 is the invalid_event the JSON door gives for an id out of range. Values inside
-// int64 but below the field's range are left to the engine, which names them the same way.
-std::optional<Rejection> read_i64(py::handle v, const char* field, std::int64_t lo, std::int64_t& out) {
-  if (!PyLong_Check(v.ptr()) || PyBool_Check(v.ptr()))
-    throw py::type_error(std::string(field) + ": expected an int, got " + type_name(v));
+// Reads a Python int into an int64 field. Anything but an int (bool included) is a TypeError.
+// Returns false for an int outside int64 (`shown` then holds its decimal text), for the caller to
+// hand the engine the fault the JSON door gives for it. Values inside int64 but outside the
+// field's range are left to the engine, which names them the same way.
+bool read_i64(py::handle v, const char* field, std::int64_t& out, std::string& shown) {
+  if (!PyLong_Check(v.ptr()) || PyBool_Check(v.ptr())) throw py::type_error(std::string(field) + ": expected an int, got " + type_name(v));
   int overflow = 0;
   const long long x = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
-  if (overflow != 0)
-    return Rejection{Code::invalid_event, std::string(field) + ": " + py::str(v).cast<std::string>() + " is out of range " + std::to_string(lo) +
-                                              ".." + std::to_string(int64_max)};
+  if (overflow != 0) {
+    shown = py::str(v).cast<std::string>();
+    return false;
+  }
   if (x == -1 && PyErr_Occurred()) throw py::error_already_set();
   out = static_cast<std::int64_t>(x);
-  return std::nullopt;
+  return true;
 }
 
-upline::Plan parse_plan(const std::string& text) {
+// The first fault found while reading an event's fields from Python, for Engine::apply to report.
+struct Fault {
+  std::optional<Rejection> first;
+  void id(py::handle v, const char* field, std::int64_t& out) {
+    std::string shown;
+    if (!read_i64(v, field, out, shown) && !first) first = upline::reject::id_out_of_range(field, shown);
+  }
+  void time(py::handle v, std::int64_t& out) {
+    std::string shown;
+    if (!read_i64(v, "at", out, shown) && !first) first = upline::reject::time_out_of_range(shown);
+  }
+};
+
+std::string_view str_view(py::handle v, const char* field) {
+  if (!PyUnicode_Check(v.ptr())) throw py::type_error(std::string(field) + ": expected a str, got " + type_name(v));
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(v.ptr(), &size);
+  if (!data) throw py::error_already_set();
+  return {data, static_cast<std::size_t>(size)};
+}
+
+// An amount as the caller had it: decimal text (a str) or exact units at a scale (a tuple of two
+// ints, scale 0..18). The engine checks it against the plan's scale in its SPEC §4 place.
+upline::Decimal read_amount(py::handle v, const char* field) {
+  if (PyUnicode_Check(v.ptr())) return upline::Decimal::lenient(str_view(v, field));
+  if (PyTuple_Check(v.ptr()) && PyTuple_GET_SIZE(v.ptr()) == 2) {
+    py::handle units = PyTuple_GET_ITEM(v.ptr(), 0), scale = PyTuple_GET_ITEM(v.ptr(), 1);
+    std::int64_t u = 0, s = 0;
+    std::string shown;
+    if (!read_i64(units, field, u, shown)) throw py::value_error(std::string(field) + ": units " + shown + " are outside int64; pass the amount as text");
+    if (!read_i64(scale, field, s, shown) || s < 0 || s > 18)
+      throw py::value_error(std::string(field) + ": scale " + py::str(scale).cast<std::string>() + " is out of range 0..18");
+    return upline::Decimal::from_units(u, static_cast<int>(s));
+  }
+  throw py::type_error(std::string(field) + ": expected a decimal str or a (units, scale) tuple of ints, got " + type_name(v));
+}
+
+// ---- the engine ----------------------------------------------------------------------------------
+
+upline::Plan parse_plan(std::string_view text) {
   upline::PlanFaults faults;
   auto plan = upline::Plan::parse(text, faults);
   if (!plan) throw py::value_error("invalid_plan: " + faults.message());
   return std::move(*plan);
 }
 
-// An Engine for Python: the engine plus the mutex that serialises its callers.
+// An Engine for Python: the engine, its text door, and the mutex that serialises their callers.
+// Not movable: the door points at the engine.
 class PyEngine {
  public:
-  explicit PyEngine(const std::string& plan_json) : engine_(parse_plan(plan_json)) {}
+  explicit PyEngine(const std::string& plan_json) : engine_(parse_plan(plan_json)), door_(engine_) {}
+  PyEngine(const PyEngine&) = delete;
+  PyEngine& operator=(const PyEngine&) = delete;
 
   // ---- events --------------------------------------------------------------------------------
 
-  py::tuple apply_json(const std::string& text) {
+  py::tuple apply_json(py::handle text) {
+    const std::string_view line = str_view(text, "event_json");
     auto lock = acquire();
-    return finish(apply_text(text));
+    return answer(door_.apply(line));
   }
 
   py::tuple join(py::handle member, py::handle sponsor, py::handle at) {
     upline::Join e;
-    std::int64_t s = 0;
-    std::optional<Rejection> bad = read_i64(member, "member", 1, e.member);
+    Fault f;
+    f.id(member, "member", e.member);
     if (!sponsor.is_none()) {
-      auto r = read_i64(sponsor, "sponsor", 1, s);
-      if (!bad) bad = r;
+      std::int64_t s = 0;
+      f.id(sponsor, "sponsor", s);
       e.sponsor = s;
     }
-    auto r = read_i64(at, "at", 0, e.at);
-    if (!bad) bad = r;
-    return typed(std::move(e), std::move(bad));
+    f.time(at, e.at);
+    return typed(std::move(e), f);
   }
 
-  py::tuple purchase(std::string order, py::handle member, std::string shop, const std::string& amount, py::handle at) {
+  py::tuple purchase(py::handle order, py::handle member, py::handle shop, py::handle amount, py::handle at) {
     upline::Purchase e;
-    e.order = std::move(order);
-    e.shop = std::move(shop);
-    e.amount = upline::Decimal::lenient(amount);
-    std::optional<Rejection> bad = read_i64(member, "member", 1, e.member);
-    auto r = read_i64(at, "at", 0, e.at);
-    if (!bad) bad = r;
-    return typed(std::move(e), std::move(bad));
+    Fault f;
+    e.order = str_view(order, "order");
+    f.id(member, "member", e.member);
+    e.shop = str_view(shop, "shop");
+    e.amount = read_amount(amount, "amount");
+    f.time(at, e.at);
+    return typed(std::move(e), f);
   }
 
-  py::tuple refund(std::string order, const std::optional<std::string>& amount, py::handle at) {
+  py::tuple refund(py::handle order, py::handle amount, py::handle at) {
     upline::Refund e;
-    e.order = std::move(order);
-    if (amount) e.amount = upline::Decimal::lenient(*amount);
-    auto bad = read_i64(at, "at", 0, e.at);
-    return typed(std::move(e), std::move(bad));
+    Fault f;
+    e.order = str_view(order, "order");
+    if (!amount.is_none()) e.amount = read_amount(amount, "amount");
+    f.time(at, e.at);
+    return typed(std::move(e), f);
   }
 
-  py::tuple redeem(py::handle member, const std::string& points, std::string ref, py::handle at) {
+  py::tuple redeem(py::handle member, py::handle points, py::handle ref, py::handle at) {
     upline::Redeem e;
-    e.points = upline::Decimal::lenient(points);
-    e.ref = std::move(ref);
-    std::optional<Rejection> bad = read_i64(member, "member", 1, e.member);
-    auto r = read_i64(at, "at", 0, e.at);
-    if (!bad) bad = r;
-    return typed(std::move(e), std::move(bad));
+    Fault f;
+    f.id(member, "member", e.member);
+    e.points = read_amount(points, "points");
+    e.ref = str_view(ref, "ref");
+    f.time(at, e.at);
+    return typed(std::move(e), f);
   }
 
-  py::tuple adjust(py::handle member, const std::string& points, std::string actor, std::string reason, py::handle at) {
+  py::tuple adjust(py::handle member, py::handle points, py::handle actor, py::handle reason, py::handle at) {
     upline::Adjust e;
-    e.points = upline::Decimal::lenient(points);
-    e.actor = std::move(actor);
-    e.reason = std::move(reason);
-    std::optional<Rejection> bad = read_i64(member, "member", 1, e.member);
-    auto r = read_i64(at, "at", 0, e.at);
-    if (!bad) bad = r;
-    return typed(std::move(e), std::move(bad));
+    Fault f;
+    f.id(member, "member", e.member);
+    e.points = read_amount(points, "points");
+    e.actor = str_view(actor, "actor");
+    e.reason = str_view(reason, "reason");
+    f.time(at, e.at);
+    return typed(std::move(e), f);
   }
 
   py::tuple suspend(py::handle member, py::handle at) {
     upline::Suspend e;
-    std::optional<Rejection> bad = read_i64(member, "member", 1, e.member);
-    auto r = read_i64(at, "at", 0, e.at);
-    if (!bad) bad = r;
-    return typed(std::move(e), std::move(bad));
+    Fault f;
+    f.id(member, "member", e.member);
+    f.time(at, e.at);
+    return typed(std::move(e), f);
   }
 
   py::tuple reactivate(py::handle member, py::handle at) {
     upline::Reactivate e;
-    std::optional<Rejection> bad = read_i64(member, "member", 1, e.member);
-    auto r = read_i64(at, "at", 0, e.at);
-    if (!bad) bad = r;
-    return typed(std::move(e), std::move(bad));
+    Fault f;
+    f.id(member, "member", e.member);
+    f.time(at, e.at);
+    return typed(std::move(e), f);
   }
 
-  py::tuple change_plan(const std::string& plan_json, std::string actor, py::handle at) {
+  // A plan event. A plan text that does not parse travels as the event's plan_fault: the engine
+  // reports it after the event's structural faults, in the order every door shares.
+  py::tuple change_plan(py::handle plan_json, py::handle actor, py::handle at) {
     upline::PlanChange e;
-    e.actor = std::move(actor);
-    std::optional<Rejection> bad = read_i64(at, "at", 0, e.at);
-    // The fields in the order the JSON door checks them: actor, at, then the plan itself.
-    if (!bad && e.actor.empty()) bad = Rejection{Code::invalid_event, "actor: must not be empty"};
-    if (!bad && e.at < 0) bad = Rejection{Code::invalid_event, "at: " + std::to_string(e.at) + " is out of range 0.." + std::to_string(int64_max)};
-    if (!bad) {
-      upline::PlanFaults faults;
-      auto plan = upline::Plan::parse(plan_json, faults);
-      if (plan) e.plan = std::make_shared<const upline::Plan>(std::move(*plan));
-      else bad = Rejection{Code::invalid_plan, "plan: " + faults.message()};
-    }
-    return typed(std::move(e), std::move(bad));
+    Fault f;
+    const std::string_view text = str_view(plan_json, "plan_json");
+    e.actor = str_view(actor, "actor");
+    f.time(at, e.at);
+    upline::PlanFaults faults;
+    if (auto plan = upline::Plan::parse(text, faults)) e.plan = std::make_shared<const upline::Plan>(std::move(*plan));
+    else e.plan_fault = "plan: " + faults.message();
+    return typed(std::move(e), f);
   }
 
-  // Converts every item first (with the GIL), then applies them all without it, then builds the
-  // Python results. Items are JSON text, or dicts serialised with json.dumps.
+  // Copies every line (with the GIL) into one buffer, applies them all through the door without
+  // the GIL, then builds one answer per line.
   py::list apply_many(py::iterable events) {
-    std::vector<std::string> texts;
-    py::object dumps;
+    std::string buffer;
+    std::vector<std::pair<std::size_t, std::size_t>> lines;  // offset, length in buffer
     for (py::handle item : events) {
-      if (py::isinstance<py::str>(item)) {
-        texts.push_back(item.cast<std::string>());
-      } else if (py::isinstance<py::dict>(item)) {
-        if (!dumps) dumps = py::module_::import("json").attr("dumps");
-        texts.push_back(dumps(item).cast<std::string>());
-      } else {
-        throw py::type_error("apply_many: item " + std::to_string(texts.size()) + ": expected a str (JSON) or a dict, got " + type_name(item));
-      }
+      if (!PyUnicode_Check(item.ptr()))
+        throw py::type_error("apply_many: item " + std::to_string(lines.size()) + ": expected a str (JSON), got " + type_name(item));
+      const std::string_view line = str_view(item, "event");
+      lines.emplace_back(buffer.size(), line.size());
+      buffer += line;
     }
-    std::vector<Result> results(texts.size());
-    std::optional<Names> names;
+    buffer.append(upline::EventReader::padding, ' ');  // read_padded: every line has readable bytes after it
+
+    std::vector<Code> codes(lines.size(), Code::ok);
+    std::vector<std::pair<std::size_t, std::string>> messages;  // line, message: rejections only
+    std::vector<std::size_t> ends(lines.size(), 0);             // each line's effects end in `effects`
+    std::vector<Effect> effects;
     {
       auto lock = acquire();
       py::gil_scoped_release nogil;
-      for (std::size_t i = 0; i < texts.size(); ++i) results[i] = apply_text(texts[i]);
-      names = Names::of(engine_, results);
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        const upline::Outcome& o = door_.apply_padded(std::string_view(buffer.data() + lines[i].first, lines[i].second));
+        codes[i] = o.code;
+        if (!o.ok()) messages.emplace_back(i, o.message);
+        effects.insert(effects.end(), o.effects.begin(), o.effects.end());
+        ends[i] = effects.size();
+      }
     }
-    py::list out(results.size());
-    for (std::size_t i = 0; i < results.size(); ++i) out[i] = result_tuple(results[i], *names);
+    py::list out(lines.size());
+    std::size_t next_message = 0, begin = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      std::string_view message;
+      if (next_message < messages.size() && messages[next_message].first == i) message = messages[next_message++].second;
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), answer(codes[i], message, effects.data() + begin, ends[i] - begin).release().ptr());
+      begin = ends[i];
+    }
     return out;
   }
 
@@ -262,34 +305,42 @@ class PyEngine {
 
   py::object member(MemberId id) {
     auto lock = acquire();
-    auto v = engine_.member(id);
-    if (!v) return py::none();
-    py::list nodes;
-    for (const auto& n : v->nodes)
-      nodes.append(py::dict("tier"_a = engine_.tier_name(n.tier), "parent"_a = n.parent ? py::object(py::int_(*n.parent)) : py::object(py::none()),
-                            "position"_a = n.position));
-    const int ps = engine_.plan().points_scale;
-    return py::dict("id"_a = v->id, "sponsor"_a = v->sponsor ? py::object(py::int_(*v->sponsor)) : py::object(py::none()),
-                    "tier"_a = v->tier_name, "tier_index"_a = v->tier, "status"_a = upline::status_name(v->status),
-                    "balance"_a = upline::format_units(v->balance.units, ps), "lifetime"_a = upline::format_units(v->lifetime.units, ps),
-                    "orders"_a = v->orders, "referrals"_a = v->referrals, "nodes"_a = nodes, "rewards"_a = v->rewards, "benefits"_a = v->benefits);
+    const upline::State& s = engine_.state();
+    const std::uint32_t m = s.members.find(id);
+    if (m == upline::no_member) return py::none();
+    const upline::MemberRecord& r = s.members[m];
+    py::tuple nodes(2 * (static_cast<std::size_t>(r.tier) + 1));
+    for (std::uint32_t t = 0; t <= r.tier; ++t) {
+      const upline::State::NodeAt n = s.node_at(m, t);
+      PyTuple_SET_ITEM(nodes.ptr(), 2 * t, int_of(n.parent));
+      PyTuple_SET_ITEM(nodes.ptr(), 2 * t + 1, uint_of(n.position));
+    }
+    const auto& have = s.members.rewards(m);
+    py::tuple rewards(have.size());
+    for (std::size_t i = 0; i < have.size(); ++i) PyTuple_SET_ITEM(rewards.ptr(), static_cast<Py_ssize_t>(i), uint_of(have[i]));
+    const auto& benefits = s.plan->tiers[r.tier].benefits;
+    py::tuple pairs(benefits.size());
+    std::size_t i = 0;
+    for (const auto& [k, v] : benefits) pairs[i++] = py::make_tuple(k, v);
+    return steal_tuple({int_of(r.id), int_of(s.members.sponsor_id(m)), uint_of(r.tier), uint_of(static_cast<std::uint8_t>(r.status)),
+                        int_of(r.balance), int_of(r.lifetime), uint_of(r.orders), uint_of(r.referrals), nodes.release().ptr(),
+                        rewards.release().ptr(), pairs.release().ptr()});
   }
 
-  py::object order(const std::string& id) {
+  py::object order(py::handle id) {
+    const std::string_view key = str_view(id, "order");
     auto lock = acquire();
-    auto o = engine_.order(id);
+    auto o = engine_.order(key);
     if (!o) return py::none();
-    const int ms = engine_.plan().money_scale;
-    return py::dict("id"_a = o->id, "member"_a = o->member, "shop"_a = o->shop, "amount"_a = upline::format_units(o->amount.units, ms),
-                    "refunded"_a = upline::format_units(o->refunded.units, ms), "at"_a = o->at);
+    return py::make_tuple(o->id, o->member, o->shop, o->amount.units, o->refunded.units, o->at);
   }
 
-  py::dict census() {
+  py::tuple census() {
     auto lock = acquire();
     const auto counts = engine_.census();
-    py::dict d;
-    for (std::size_t t = 0; t < counts.size(); ++t) d[py::str(engine_.tier_name(static_cast<std::uint32_t>(t)))] = counts[t];
-    return d;
+    py::tuple out(counts.size());
+    for (std::size_t t = 0; t < counts.size(); ++t) PyTuple_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(t), uint_of(counts[t]));
+    return out;
   }
 
   std::string digest() {
@@ -317,8 +368,9 @@ class PyEngine {
     return engine_.below(id, tier);
   }
 
-  // One NumPy array per member field, in join order, filled without the GIL.
-  py::dict columns() {
+  // One NumPy array per member field, in join order, filled without the GIL:
+  // (id, sponsor, tier, status, balance, lifetime, orders).
+  py::tuple columns() {
     auto lock = acquire();
     const std::size_t n = engine_.member_count();
     const auto count = static_cast<py::ssize_t>(n);
@@ -333,10 +385,11 @@ class PyEngine {
     std::uint8_t* pst = status.mutable_data();
     {
       py::gil_scoped_release nogil;
-      for (std::size_t i = 0; i < n; ++i) {
-        const upline::MemberRecord& r = engine_.record_at(i);
+      const upline::Members& members = engine_.state().members;
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const upline::MemberRecord& r = members[i];
         pid[i] = r.id;
-        psp[i] = r.sponsor == upline::no_member ? 0 : engine_.record_at(r.sponsor).id;
+        psp[i] = members.sponsor_id(i);
         pba[i] = r.balance;
         pli[i] = r.lifetime;
         por[i] = static_cast<std::int64_t>(r.orders);
@@ -344,8 +397,7 @@ class PyEngine {
         pst[i] = static_cast<std::uint8_t>(r.status);
       }
     }
-    return py::dict("id"_a = id, "sponsor"_a = sponsor, "tier"_a = tier, "status"_a = status, "balance"_a = balance, "lifetime"_a = lifetime,
-                    "orders"_a = orders);
+    return py::make_tuple(id, sponsor, tier, status, balance, lifetime, orders);
   }
 
   Time clock() {
@@ -376,10 +428,18 @@ class PyEngine {
     auto lock = acquire();
     return engine_.plan().points_scale;
   }
-  std::vector<std::string> tier_names() {
+  py::tuple tier_names() {
     auto lock = acquire();
-    std::vector<std::string> out;
-    for (const auto& t : engine_.plan().tiers) out.push_back(t.name);
+    const auto& tiers = engine_.plan().tiers;
+    py::tuple out(tiers.size());
+    for (std::uint32_t t = 0; t < tiers.size(); ++t) out[t] = py::str(engine_.tier_name(t));
+    return out;
+  }
+  py::tuple reward_names() {
+    auto lock = acquire();
+    const auto& names = engine_.reward_names();
+    py::tuple out(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) out[i] = py::str(names[i]);
     return out;
   }
   std::string plan_name() {
@@ -398,81 +458,46 @@ class PyEngine {
     return lock;
   }
 
-  // Parses and applies one event; a parse rejection is counted like the engine's own. Needs the
-  // mutex, not the GIL.
-  Result apply_text(const std::string& text) {
-    Result res;
-    upline::ParsedEvent parsed = upline::parse_event(text);
-    if (auto* r = std::get_if<Rejection>(&parsed)) {
-      engine_.count_rejection();
-      res.code = r->code;
-      res.message = std::move(r->message);
-      return res;
-    }
-    Rejection why;
-    if (!engine_.apply(std::get<upline::Event>(parsed), res.effects, &why)) {
-      res.code = why.code;
-      res.message = std::move(why.message);
-    }
-    return res;
-  }
-
-  // Applies a typed event, or counts and reports the rejection found while reading its fields.
-  py::tuple typed(upline::Event event, std::optional<Rejection> bad) {
+  // Applies a typed event, or hands the engine the fault found while reading its fields.
+  py::tuple typed(upline::Event event, Fault& fault) {
     auto lock = acquire();
-    Result res;
-    if (bad) {
-      engine_.count_rejection();
-      res.code = bad->code;
-      res.message = std::move(bad->message);
-    } else {
-      Rejection why;
-      if (!engine_.apply(event, res.effects, &why)) {
-        res.code = why.code;
-        res.message = std::move(why.message);
-      }
-    }
-    return finish(res);
-  }
-
-  // Builds the Python answer for one result; the caller holds the mutex and the GIL.
-  py::tuple finish(const Result& r) {
-    Names names;
-    names.points_scale = engine_.plan().points_scale;
-    for (const auto& t : engine_.plan().tiers) names.tiers.push_back(t.name);
-    for (const auto& e : r.effects)
-      if (e.type == EffectType::reward)
-        while (names.rewards.size() <= e.reward) names.rewards.push_back(engine_.reward_name(static_cast<std::uint32_t>(names.rewards.size())));
-    return result_tuple(r, names);
+    if (fault.first) engine_.apply(upline::Input(std::move(*fault.first)), outcome_);
+    else engine_.apply(upline::Input(event), outcome_);
+    return answer(outcome_);
   }
 
   upline::Engine engine_;
+  upline::LineDoor door_;
+  upline::Outcome outcome_;  // of the last typed call, reused
   std::mutex mutex_;
 };
 
-py::list code_names() {
-  py::list out;
-  for (int c = 1; c < 256; ++c) {
-    const auto name = upline::code_name(static_cast<Code>(c));
-    if (name != "unknown") out.append(std::string(name));
-  }
-  return out;
+py::tuple code_names() {
+  std::vector<std::string> names;
+  for (Code c : upline::rejection_codes) names.emplace_back(upline::code_name(c));
+  return py::tuple(py::cast(names));
 }
 
 }  // namespace
 
 PYBIND11_MODULE(_upline, m) {
   m.doc() =
-      "Private compiled core of the `upline` package: upline::Engine over plain Python values.\n\n"
+      "Private compiled core of the `upline` package: upline::Engine over flat Python values.\n\n"
       "Every event call returns (code, message, effects): code is \"ok\" or a SPEC rejection code,\n"
-      "message explains a rejection (empty when accepted), effects is a list of dicts with SPEC §9's\n"
-      "keys and points as decimal strings. Nothing here raises for a rejected event; use the\n"
-      "`upline` package, which does.";
-  m.attr("version") = UPLINE_VERSION_STRING;
+      "message explains a rejection (empty when accepted), effects is a tuple of flat int tuples\n"
+      "(type, member, points, kind, tier, level_or_position, parent, reward, from). Amounts go in\n"
+      "as decimal text or as (units, scale). Nothing here raises for a rejected event; use the\n"
+      "`upline` package, which does, and which turns these tuples into values.";
+  m.attr("version") = std::string(upline::version);
   m.def("codes", &code_names, "Every rejection code the engine can answer, in numeric order (\"ok\" excluded).");
   m.def(
-      "four_tier_plan_json", [] { return std::string(upline::four_tier_plan_json()); },
-      "The bundled four-tier plan (examples/plans/four-tier.json) as JSON text.");
+      "bundled_plan",
+      [](const std::string& name) -> std::optional<std::string> {
+        auto text = upline::bundled_plan(name);
+        if (!text) return std::nullopt;
+        return std::string(*text);
+      },
+      "name"_a, "A plan bundled with the library (\"four-tier\", \"deep\") as JSON text, or None for another name.");
 
   py::class_<PyEngine>(m, "Engine",
                        "upline::Engine built from plan JSON text (raises ValueError \"invalid_plan: …\" naming every fault).\n"
@@ -480,25 +505,27 @@ PYBIND11_MODULE(_upline, m) {
       .def(py::init<const std::string&>(), "plan_json"_a)
       .def("apply_json", &PyEngine::apply_json, "event_json"_a,
            "Applies one event given as JSON text (SPEC §4 fields plus \"type\"). Returns (code, message, effects).")
-      .def("join", &PyEngine::join, "member"_a, "sponsor"_a = py::none(), "at"_a = 0, "A join event. Returns (code, message, effects).")
-      .def("purchase", &PyEngine::purchase, "order"_a, "member"_a, "shop"_a, "amount"_a, "at"_a = 0,
-           "A purchase; `amount` is a decimal string. Returns (code, message, effects).")
-      .def("refund", &PyEngine::refund, "order"_a, "amount"_a = py::none(), "at"_a = 0,
-           "A refund; `amount` is a decimal string, or None for the rest of the order. Returns (code, message, effects).")
-      .def("redeem", &PyEngine::redeem, "member"_a, "points"_a, "ref"_a, "at"_a = 0,
-           "A redemption; `points` is a decimal string. Returns (code, message, effects).")
-      .def("adjust", &PyEngine::adjust, "member"_a, "points"_a, "actor"_a, "reason"_a, "at"_a = 0,
-           "A signed manual adjustment; `points` is a decimal string. Returns (code, message, effects).")
-      .def("suspend", &PyEngine::suspend, "member"_a, "at"_a = 0, "Suspends a member. Returns (code, message, effects).")
-      .def("reactivate", &PyEngine::reactivate, "member"_a, "at"_a = 0, "Reactivates a member. Returns (code, message, effects).")
-      .def("change_plan", &PyEngine::change_plan, "plan_json"_a, "actor"_a, "at"_a = 0,
+      .def("join", &PyEngine::join, "member"_a, "sponsor"_a, "at"_a, "A join event (sponsor None: the first member). Returns (code, message, effects).")
+      .def("purchase", &PyEngine::purchase, "order"_a, "member"_a, "shop"_a, "amount"_a, "at"_a,
+           "A purchase; `amount` is a decimal str or (units, scale). Returns (code, message, effects).")
+      .def("refund", &PyEngine::refund, "order"_a, "amount"_a, "at"_a,
+           "A refund; `amount` is a decimal str, (units, scale), or None for the rest of the order. Returns (code, message, effects).")
+      .def("redeem", &PyEngine::redeem, "member"_a, "points"_a, "ref"_a, "at"_a,
+           "A redemption; `points` is a decimal str or (units, scale). Returns (code, message, effects).")
+      .def("adjust", &PyEngine::adjust, "member"_a, "points"_a, "actor"_a, "reason"_a, "at"_a,
+           "A signed manual adjustment; `points` is a decimal str or (units, scale). Returns (code, message, effects).")
+      .def("suspend", &PyEngine::suspend, "member"_a, "at"_a, "Suspends a member. Returns (code, message, effects).")
+      .def("reactivate", &PyEngine::reactivate, "member"_a, "at"_a, "Reactivates a member. Returns (code, message, effects).")
+      .def("change_plan", &PyEngine::change_plan, "plan_json"_a, "actor"_a, "at"_a,
            "A plan event: the plan as JSON text. Returns (code, message, effects).")
       .def("apply_many", &PyEngine::apply_many, "events"_a,
-           "Applies events (JSON text or dicts) in order with the GIL released. Returns one (code, message, effects)\n"
-           "per event; a rejection is reported in its result and the batch goes on.")
-      .def("member", &PyEngine::member, "member"_a, "A member's state as a dict (decimals as strings), or None if unknown.")
-      .def("order", &PyEngine::order, "order"_a, "An accepted order as a dict (amounts as strings), or None if unknown.")
-      .def("census", &PyEngine::census, "Members per tier by current tier: {tier name: count}, lowest tier first.")
+           "Applies events (JSON text) in order with the GIL released. Returns a list of one (code, message, effects)\n"
+           "per event; a rejection is reported in its answer and the batch goes on.")
+      .def("member", &PyEngine::member, "member"_a,
+           "A member's state as (id, sponsor, tier, status, balance, lifetime, orders, referrals, nodes, rewards,\n"
+           "benefits), or None if unknown.")
+      .def("order", &PyEngine::order, "order"_a, "An accepted order as (id, member, shop, amount, refunded, at), or None if unknown.")
+      .def("census", &PyEngine::census, "Members per tier by current tier, indexed like tier_names.")
       .def("digest", &PyEngine::digest, "SHA-256 of the canonical state (docs/DIGEST.md), 64 hex digits.")
       .def("dump_json", &PyEngine::dump_json, "The SPEC §10 state dump as JSON text, byte for byte what `upline replay --dump` writes.")
       .def("plan_json", &PyEngine::plan_json, "The plan in force as canonical JSON text.")
@@ -507,8 +534,9 @@ PYBIND11_MODULE(_upline, m) {
       .def("below", &PyEngine::below, "member"_a, "tier"_a,
            "How many members sit below `member` in tier index `tier`'s matrix, or None if it has no node there.")
       .def("columns", &PyEngine::columns,
-           "Member fields as NumPy arrays in join order: id, sponsor (0: none), balance, lifetime (int64 units at\n"
-           "points_scale), orders (int64), tier (uint8 index), status (uint8: 0 active, 1 suspended).")
+           "Member fields as NumPy arrays in join order: (id, sponsor, tier, status, balance, lifetime, orders); id,\n"
+           "sponsor (0: none), balance, lifetime (units at points_scale) and orders are int64, tier (index) and status\n"
+           "(0 active, 1 suspended) uint8.")
       .def_property_readonly("clock", &PyEngine::clock, "The engine clock: the largest `at` of the accepted events (0 before any).")
       .def_property_readonly("applied", &PyEngine::applied, "Number of accepted events.")
       .def_property_readonly("rejected", &PyEngine::rejected, "Number of rejected events.")
@@ -516,6 +544,7 @@ PYBIND11_MODULE(_upline, m) {
       .def_property_readonly("order_count", &PyEngine::order_count, "Number of accepted orders.")
       .def_property_readonly("money_scale", &PyEngine::money_scale, "Decimals of money amounts.")
       .def_property_readonly("points_scale", &PyEngine::points_scale, "Decimals of points.")
-      .def_property_readonly("tier_names", &PyEngine::tier_names, "Tier names, lowest first.")
+      .def_property_readonly("tier_names", &PyEngine::tier_names, "Tier names, lowest first (only ever appended to).")
+      .def_property_readonly("reward_names", &PyEngine::reward_names, "Reward ids by index (interned for good: indices never change).")
       .def_property_readonly("plan_name", &PyEngine::plan_name, "The name of the plan in force.");
 }

@@ -89,15 +89,14 @@ int main(int argc, char **argv) {
   /* Bronze fills breadth-first: Dan takes the first free position, under Alice — not under Bob,
    * who referred him. Dan buys for 120.00 in the main shop: the effects say who earns what. */
   if (check(upl_purchase(engine, "order-1", 1004, "main", 12000, t0 + 10000), "order-1")) {
-    size_t n = 0;
-    const upl_effect *fx = upl_engine_effects(engine, &n);
     printf("order-1 (Dan, 120.00 in main):\n");
-    for (size_t i = 0; i < n; ++i) {
-      if (fx[i].type != UPL_EFFECT_CREDIT) continue;
-      printf("  member %lld +", (long long)fx[i].member);
-      print_units(fx[i].points, points_scale);
-      if (fx[i].kind == UPL_KIND_UPLINE)
-        printf(" (upline, %s level %u)\n", upl_tier_name(engine, fx[i].tier), fx[i].level);
+    for (size_t i = 0; i < upl_engine_effect_count(engine); ++i) {
+      upl_effect fx = UPL_EFFECT_INIT; /* the size this program was built with */
+      if (upl_engine_effect(&fx, engine, i) != UPL_OK || fx.type != UPL_EFFECT_CREDIT) continue;
+      printf("  member %lld +", (long long)fx.member);
+      print_units(fx.points, points_scale);
+      if (fx.kind == UPL_KIND_UPLINE)
+        printf(" (upline, %s level %u)\n", upl_tier_name(engine, fx.tier), fx.level);
       else
         printf(" (own)\n");
     }
@@ -108,7 +107,7 @@ int main(int argc, char **argv) {
   printf("balances:\n");
   const int64_t ids[] = {1001, 1002, 1003, 1004};
   for (size_t i = 0; i < sizeof ids / sizeof ids[0]; ++i) {
-    upl_member m;
+    upl_member m = UPL_MEMBER_INIT;
     if (upl_member_get(&m, engine, ids[i]) != UPL_OK) continue;
     const char *discount = NULL;
     upl_member_benefit(&discount, engine, ids[i], "discount");

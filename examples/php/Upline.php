@@ -203,6 +203,7 @@ final class Upline
     public function member(int $id): array
     {
         $m = $this->ffi->new('upl_member');
+        $m->size = FFI::sizeof($m); // the record as this program knows it (records only grow)
         $this->check($this->ffi->upl_member_get(FFI::addr($m), $this->engine, $id));
         $rewards = [];
         $index = $this->ffi->new('uint32_t');
@@ -335,11 +336,13 @@ final class Upline
     private function event(int $status): array
     {
         $this->check($status);
-        $count = $this->ffi->new('size_t');
-        $records = $this->ffi->upl_engine_effects($this->engine, FFI::addr($count));
         $effects = [];
-        for ($i = 0; $i < $count->cdata; ++$i) {
-            $effects[] = $this->effect($records[$i]);
+        $count = $this->ffi->upl_engine_effect_count($this->engine);
+        $record = $this->ffi->new('upl_effect');
+        for ($i = 0; $i < $count; ++$i) {
+            $record->size = FFI::sizeof($record);
+            $this->check($this->ffi->upl_engine_effect(FFI::addr($record), $this->engine, $i));
+            $effects[] = $this->effect($record);
         }
         return $effects;
     }

@@ -6,7 +6,8 @@ generated in Python from random.Random(seed), so the same seed always gives the 
 runs under the bundled four-tier plan (examples/plans/four-tier.json, compiled into the module)
 and under a variant made in code (richer bronze rates, lower promotion thresholds), each in one
 bulk call (Engine.apply_many, which reports rejections instead of raising). Then it prints how
-the tier census and the points paid per tier differ.
+the tier census and the points paid per tier differ. Last, one typed call shows `at`, which every
+typed call requires (ms since the epoch or an aware datetime): a refund a month after opening.
 
     PYTHONPATH=build/release/bindings/python:bindings/python /usr/bin/python3 examples/python/what_if.py
     /usr/bin/python3 examples/python/what_if.py --seed 7 --members 5000 --purchases 50000   # once installed
@@ -19,6 +20,7 @@ import copy
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +28,9 @@ import numpy as np
 
 import upline
 
-START = 1_767_225_600_000  # 2026-01-01T00:00:00Z, in ms
+OPENING = datetime(2026, 1, 1, tzinfo=timezone.utc)
+# Event lines carry `at` as integer ms since the Unix epoch: 1_767_225_600_000, exactly (no float).
+START = (OPENING - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1)
 STEP = 60_000  # one minute between events
 CENT = Decimal("0.01")
 
@@ -209,6 +213,17 @@ def main() -> None:
         rejected = ", ".join(f"{code} {n}" for code, n in sorted(r.rejected.items())) or "none"
         print(f"  {label}: payout ratio {ratio} points per money unit (net of refunds); rejected: {rejected}")
         print(f"     digest {r.engine.digest()}")
+
+    # Typed calls take `at` as a required keyword: an int of ms since the epoch or an aware
+    # datetime. The plan's 30-day refund window is measured on those times, so a refund 31 days
+    # after opening finds the first order never refunded closed.
+    refunded = {e["order"] for e in events if e["type"] == "refund"}
+    first = next(e["order"] for e in events if e["type"] == "purchase" and e["order"] not in refunded)
+    try:
+        a.engine.refund(first, at=OPENING + timedelta(days=31))
+        print(f"\nlate refund of {first}: accepted")
+    except upline.Rejected as e:
+        print(f"\nlate refund of {first} (A, 31 days after opening): {e.code}")
 
 
 if __name__ == "__main__":

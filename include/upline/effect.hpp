@@ -2,12 +2,15 @@
 //
 // An Effect is a fixed-size record (no heap): tiers and rewards are indices, resolved to names by
 // the Engine (Engine::tier_name, Engine::reward_name). Points are units at the plan's
-// points_scale; a debit's points are positive, the amount removed.
+// points_scale; a debit's points are positive, the amount removed. append_effect_json() writes
+// the one JSON shape of SPEC §9 that every door prints.
 #pragma once
 
 #include "upline/event.hpp"
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace upline {
 
@@ -97,5 +100,14 @@ constexpr const char* effect_type_name(EffectType t) noexcept {
   }
   return "";
 }
+
+/// Appends one effect as a JSON object with exactly SPEC §9's fields in its order; tier names from
+/// `plan` (tiers are only ever appended, so a later plan names them the same), reward ids from
+/// `reward_names` (indexed by Effect::reward), points at the plan's points_scale. Allocates
+/// nothing but what `s` grows by (src/effect.cpp).
+void append_effect_json(std::string& s, const Effect& e, const Plan& plan, const std::vector<std::string>& reward_names);
+
+/// Appends a JSON array of effects.
+void append_effects_json(std::string& s, const std::vector<Effect>& effects, const Plan& plan, const std::vector<std::string>& reward_names);
 
 }  // namespace upline

@@ -1,6 +1,7 @@
 // upline/journal.hpp — the journal's record format: every submitted event, framed and chained.
 //
-// A journal file is a 16-byte file header ("UPLINE-JOURNAL" \0 \1) followed by records:
+// A journal file is a 16-byte file header ("UPLINE-JOURNAL" \0 and a format byte, 1 or 2)
+// followed by records:
 //
 //   header (16 bytes, little-endian)
 //     u32 length        payload bytes
@@ -11,6 +12,10 @@
 //     u64 seq           0 for the genesis record, then 1, 2, 3, … with no gap
 //     u8  status        the event's upline::Code when it was applied
 //     u8  kind          RecordKind; then the kind's fields (encode_event)
+//
+// Amounts (format 2): u8 form, then for text (0) the string as written, for units (1) i64 units
+// and u8 scale — an amount travels as the caller gave it. Format 1 (upline 0.1) wrote every amount
+// as text; it is still read, and a store keeps appending to a journal in its own format.
 //
 // Record 0 (kind genesis) holds the plan the store was created with. Every event submitted after
 // it — accepted or rejected — gets the next sequence number. The header CRC makes a flipped length
@@ -27,7 +32,7 @@
 
 #include "upline/bytes.hpp"
 #include "upline/event.hpp"
-#include "upline/status.hpp"
+#include "upline/rejection.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -38,7 +43,11 @@
 
 namespace upline {
 
-inline constexpr std::string_view journal_magic{"UPLINE-JOURNAL\0\1", 16};
+/// The file header of a journal of the current format (2), which new journals are written in…
+inline constexpr std::string_view journal_magic{"UPLINE-JOURNAL\0\2", 16};
+inline constexpr std::uint8_t journal_version = 2;
+/// …and of format 1 (upline 0.1), still read and appended to.
+inline constexpr std::string_view journal_magic_v1{"UPLINE-JOURNAL\0\1", 16};
 inline constexpr std::size_t record_header_size = 16;
 inline constexpr std::uint32_t max_record_payload = 64u << 20;
 
@@ -52,7 +61,9 @@ enum class RecordKind : std::uint8_t {
   suspend = 6,
   reactivate = 7,
   plan = 8,
-  genesis = 9,  // record 0: the plan the store was created with (canonical JSON)
+  genesis = 9,   // record 0: the plan the store was created with (canonical JSON)
+  rejected = 10, // an event a typed door rejected before it could be one (format 2): the message;
+                 // replays as the same rejection
 };
 
 /// One decoded journal record.
@@ -60,17 +71,19 @@ struct JournalRecord {
   std::uint64_t seq = 0;
   Code status = Code::ok;
   RecordKind kind = RecordKind::raw;
-  std::optional<Event> event;  // every kind but raw and genesis
-  std::string text;            // raw: the submitted text; genesis: the plan JSON
+  std::optional<Event> event;  // every kind but raw, genesis and rejected
+  std::string text;            // raw: the submitted text; genesis: the plan JSON; rejected: the message
   Time at() const { return event ? event_time(*event) : 0; }
 };
 
-/// Appends the payload of a record (seq, status, kind, fields).
-void encode_record_payload(std::string& out, std::uint64_t seq, Code status, const Event* event, std::string_view raw_text,
-                           RecordKind raw_kind = RecordKind::raw);
+/// Appends the payload of a record (seq, status, kind, fields) in journal format `version`: the
+/// event's fields, or for a record without an event (`event` null) `text` as a record of
+/// `text_kind` (raw, genesis or rejected).
+void encode_record_payload(std::string& out, std::uint64_t seq, Code status, const Event* event, std::string_view text,
+                           RecordKind text_kind = RecordKind::raw, std::uint8_t version = journal_version);
 
-/// Decodes a payload; throws FormatError naming what is wrong.
-JournalRecord decode_record_payload(std::string_view payload);
+/// Decodes a payload of journal format `version`; throws FormatError naming what is wrong.
+JournalRecord decode_record_payload(std::string_view payload, std::uint8_t version = journal_version);
 
 /// Frames a payload: appends header + payload to `out`; returns the record's header_crc (the
 /// next record's chain).
@@ -80,6 +93,7 @@ std::uint32_t frame_record(std::string& out, std::string_view payload, std::uint
 struct JournalScan {
   enum class End { clean, torn_tail, corrupt };
   End end = End::clean;
+  std::uint8_t version = journal_version;  // the file's format
   std::uint64_t valid_bytes = 0;   // file bytes up to the end of the last good record
   std::uint64_t records = 0;       // good records, genesis included
   std::uint64_t last_seq = 0;      // of the last good record (0: only genesis, or none)

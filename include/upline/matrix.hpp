@@ -1,4 +1,5 @@
-// upline/matrix.hpp — one tier's matrix: a width-ary tree of nodes, each holding one member.
+// upline/matrix.hpp — placement (SPEC §5): one tier's matrix, a width-ary tree of nodes each holding
+// one member, and place(), which puts a member into it.
 //
 // Nodes are numbered 0, 1, 2, … in the order members enter; a node never moves, so a member's
 // upline never changes. The first node is the root (no parent).
@@ -17,6 +18,8 @@
 //   below() walks the subtree (O(size)); it is a query, never on the event path.
 #pragma once
 
+#include "upline/effect.hpp"
+#include "upline/members.hpp"
 #include "upline/plan.hpp"
 #include "upline/storage.hpp"
 
@@ -205,5 +208,24 @@ class Matrix {
   big_vector<std::uint8_t> full_depth_;
   big_vector<Node> children_;  // node*width + position → child node or none
 };
+
+/// SPEC §5: places member `m` into tier `t`'s matrix and reports it (effect `placed`). For
+/// under_sponsor the subtree is rooted at the nearest member of m's sponsor line that has a node
+/// in the matrix (its tier is >= t), whatever its status; if none has, the whole matrix.
+inline Matrix::Node place(std::vector<Matrix>& matrices, const Members& members, std::uint32_t m, std::uint32_t t, std::vector<Effect>& fx) {
+  Matrix& mx = matrices[t];
+  Matrix::Node subtree = Matrix::none;
+  if (mx.fill() == Fill::under_sponsor) {
+    for (std::uint32_t s = members[m].sponsor; s != no_member; s = members[s].sponsor)
+      if (members[s].tier >= t) {
+        subtree = mx.node_of(s);
+        break;
+      }
+  }
+  const Matrix::Node n = mx.place(m, subtree);
+  const Matrix::Node p = mx.parent(n);
+  fx.push_back(Effect::placed(members[m].id, static_cast<std::uint8_t>(t), p == Matrix::none ? 0 : members[mx.member_at(p)].id, mx.position(n)));
+  return n;
+}
 
 }  // namespace upline

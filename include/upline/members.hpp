@@ -1,19 +1,25 @@
-// upline/member.hpp — the member store: one fixed-size record per member, in join order, and the
-// host id → record index map.
+// upline/members.hpp — the members: one fixed-size record per member in join order, the host id →
+// member index map, direct referrals by tier, rewards granted, the census, and balance changes
+// with their overflow check (SPEC §2, §4).
 //
 // Members are numbered 0, 1, 2, … in join order (the "member index"); that number is also the
 // member's node in tier 0's matrix. Everything the engine iterates over goes in this order, never
-// in hash order.
+// in hash order. Hash tables here only answer lookups.
 #pragma once
 
+#include "upline/decimal.hpp"
+#include "upline/effect.hpp"
 #include "upline/event.hpp"
+#include "upline/rejection.hpp"
 #include "upline/storage.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace upline {
@@ -32,7 +38,7 @@ struct MemberRecord {
   // this is already granted, so SPEC §8 step 2 has nothing to do while lifetime < reward_floor.
   // 0 means "not known: check".
   std::int64_t reward_floor = 0;
-  std::uint32_t orders = 0;    // accepted purchases (at most 2^32-1 per member: docs/RULES.md)
+  std::uint32_t orders = 0;    // accepted purchases (at most 2^32-1 per member: SPEC §12)
   std::uint32_t sponsor = no_member;  // member index
   std::uint32_t referrals = 0;        // members sponsored directly
   std::uint8_t tier = 0;
@@ -106,27 +112,194 @@ class IdIndex {
   std::size_t size_ = 0;
 };
 
-/// A member's node in one tier's matrix, as the host sees it.
-struct NodeView {
-  std::uint32_t tier = 0;
-  std::optional<MemberId> parent;  // nullopt for the matrix root
-  std::uint32_t position = 0;
+/// A balance change computed before commit: + a credit, - a debit (SPEC §6, §7).
+struct Change {
+  std::uint32_t member;
+  std::int64_t points;  // signed, never 0
+  Kind kind;
+  std::uint8_t tier;    // upline credits: the matrix paid through
+  std::uint32_t level;  // upline credits: 1-based level
 };
 
-/// A copy of a member's state, for queries.
-struct MemberView {
-  MemberId id = 0;
-  std::optional<MemberId> sponsor;
-  std::uint32_t tier = 0;
-  std::string tier_name;
-  Status status = Status::active;
-  Points balance;
-  Points lifetime;
-  std::uint64_t orders = 0;
-  std::uint32_t referrals = 0;
-  std::vector<NodeView> nodes;        // tiers 0..tier
-  std::vector<std::string> rewards;   // in grant order
-  std::map<std::string, std::string> benefits;  // the current plan's benefits of the member's tier
+/// Every member's state and the tables derived from it.
+class Members {
+ public:
+  std::size_t size() const noexcept { return records_.size(); }
+  bool empty() const noexcept { return records_.empty(); }
+  MemberRecord& operator[](std::uint32_t m) noexcept { return records_[m]; }
+  const MemberRecord& operator[](std::uint32_t m) const noexcept { return records_[m]; }
+  /// The member index of a host id, or no_member.
+  std::uint32_t find(MemberId id) const noexcept { return index_.find(id); }
+  bool active(std::uint32_t m) const noexcept { return records_[m].status == Status::active; }
+  /// The host id of member index m's sponsor, or 0.
+  MemberId sponsor_id(std::uint32_t m) const noexcept {
+    const std::uint32_t s = records_[m].sponsor;
+    return s == no_member ? 0 : records_[s].id;
+  }
+
+  /// Adds a member at tier 0 (a join); returns its index. `sponsor` is a member index or no_member.
+  std::uint32_t add(MemberId id, std::uint32_t sponsor) {
+    const auto m = static_cast<std::uint32_t>(records_.size());
+    MemberRecord r;
+    r.id = id;
+    r.sponsor = sponsor;
+    records_.push_back(r);
+    index_.insert(id, m);
+    if (census_.empty()) census_.push_back(0);
+    ++census_[0];
+    if (sponsor != no_member) ++records_[sponsor].referrals;
+    return m;
+  }
+
+  /// Appends a member read back from saved bytes, whole: tier, status, balances and counts as
+  /// given (the caller has checked them); the census and the referral counts follow.
+  void restore(const MemberRecord& saved) {
+    MemberRecord r = saved;
+    r.reward_floor = 0;
+    r.queued = 0;
+    r.referrals = 0;
+    const auto m = static_cast<std::uint32_t>(records_.size());
+    records_.push_back(r);
+    index_.insert(r.id, m);
+    ++census_[r.tier];
+    if (r.sponsor != no_member) {
+      ++records_[r.sponsor].referrals;
+      if (r.tier > 0) ++referrals_by_tier_[referral_key(r.sponsor, r.tier)];
+    }
+    bound(r);
+  }
+
+  /// Makes room for `n` members without reallocating.
+  void reserve(std::size_t n) {
+    records_.reserve(n);
+    index_.reserve(n);
+  }
+
+  // ---- tiers ---------------------------------------------------------------------------------
+
+  /// Members per tier, by current tier. `tiers` is the plan's tier count (tiers only grow).
+  const std::vector<std::uint64_t>& census() const noexcept { return census_; }
+  void set_tier_count(std::size_t tiers) {
+    if (census_.size() < tiers) census_.resize(tiers, 0);
+  }
+
+  /// Moves m from its tier to the next (a promotion): the census and its sponsor's referral
+  /// counts by tier follow.
+  void promote(std::uint32_t m) {
+    MemberRecord& r = records_[m];
+    const std::uint32_t from = r.tier, to = from + 1;
+    r.tier = static_cast<std::uint8_t>(to);
+    --census_[from];
+    ++census_[to];
+    if (r.sponsor != no_member) {
+      if (from > 0) {
+        auto it = referrals_by_tier_.find(referral_key(r.sponsor, from));
+        if (--it->second == 0) referrals_by_tier_.erase(it);
+      }
+      ++referrals_by_tier_[referral_key(r.sponsor, to)];
+    }
+  }
+
+  /// How many members m sponsored directly are at tier `min_tier` or above (`tiers`: the plan's
+  /// tier count).
+  std::uint64_t referrals_at_least(std::uint32_t m, std::uint32_t min_tier, std::size_t tiers) const {
+    if (min_tier == 0) return records_[m].referrals;
+    std::uint64_t n = 0;
+    for (std::uint32_t t = min_tier; t < tiers; ++t) {
+      auto it = referrals_by_tier_.find(referral_key(m, t));
+      if (it != referrals_by_tier_.end()) n += it->second;
+    }
+    return n;
+  }
+
+  // ---- rewards -------------------------------------------------------------------------------
+
+  /// Reward ids are interned the first time a plan names them; indices never change (a reward a
+  /// member has is never granted twice, even after a plan removed and re-added it).
+  std::uint32_t intern_reward(const std::string& id) {
+    auto [it, fresh] = reward_ix_.emplace(id, static_cast<std::uint32_t>(reward_names_.size()));
+    if (fresh) reward_names_.push_back(id);
+    return it->second;
+  }
+  const std::vector<std::string>& reward_names() const noexcept { return reward_names_; }
+  /// The rewards granted to m, in grant order.
+  const std::vector<std::uint32_t>& rewards(std::uint32_t m) const noexcept {
+    static const std::vector<std::uint32_t> none;
+    auto it = rewards_.find(m);
+    return it == rewards_.end() ? none : it->second;
+  }
+  bool has_reward(std::uint32_t m, std::uint32_t reward) const {
+    const auto& have = rewards(m);
+    return std::find(have.begin(), have.end(), reward) != have.end();
+  }
+  void grant(std::uint32_t m, std::uint32_t reward) { rewards_[m].push_back(reward); }
+
+  // ---- balances ------------------------------------------------------------------------------
+
+  /// Whether applying `changes` keeps every balance and lifetime inside int64 (SPEC §2: each
+  /// change was checked on its own when computed; only the results must fit). A member changed
+  /// several times is judged on its total, in 128 bits.
+  std::optional<Rejection> fits(const std::vector<Change>& changes) {
+    // Fast path, O(n): a member's own total lies between the sum of all debits and the sum of all
+    // credits, and every |balance| and |lifetime| is at most value_bound_: if even that plus
+    // either sum fits, no member needs a look.
+    constexpr std::int64_t lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
+    i128 up = 0, down = 0;
+    for (const Change& c : changes) (c.points > 0 ? up : down) += c.points;
+    if (static_cast<i128>(value_bound_) + up <= hi && static_cast<i128>(value_bound_) - down <= hi) return std::nullopt;
+    // Near the edge of int64: per-member totals.
+    totals_.clear();
+    for (const Change& c : changes) {
+      auto it = std::find_if(totals_.begin(), totals_.end(), [&](const auto& t) { return t.first == c.member; });
+      if (it == totals_.end()) totals_.emplace_back(c.member, static_cast<i128>(c.points));
+      else it->second += c.points;
+    }
+    for (const auto& [m, total] : totals_) {
+      const i128 b = records_[m].balance + total, l = records_[m].lifetime + total;
+      if (b < lo || b > hi || l < lo || l > hi) return reject::balance_overflow(records_[m].id);
+    }
+    return std::nullopt;
+  }
+
+  /// Applies changes that fits() accepted to balances and lifetimes, and reports each as a credit
+  /// or a debit effect.
+  void apply(const std::vector<Change>& changes, std::vector<Effect>& fx) {
+    for (const Change& c : changes) {
+      MemberRecord& r = records_[c.member];
+      r.balance += c.points;
+      r.lifetime += c.points;
+      bound(r);
+      if (c.points > 0) fx.push_back(Effect::credit(r.id, c.points, c.kind, c.tier, c.level));
+      else fx.push_back(Effect::debit(r.id, -c.points, c.kind));
+    }
+  }
+
+  /// A redemption: balance only (SPEC §7), which only ever moves toward 0 or below it by at most
+  /// what was there: no bound to update.
+  void redeem(std::uint32_t m, std::int64_t points) noexcept { records_[m].balance -= points; }
+
+  /// Keeps value_bound_ >= every |balance| and |lifetime| (restoring a saved state).
+  void bound(const MemberRecord& r) noexcept {
+    const std::uint64_t b = r.balance < 0 ? 0 - static_cast<std::uint64_t>(r.balance) : static_cast<std::uint64_t>(r.balance);
+    const std::uint64_t l = r.lifetime < 0 ? 0 - static_cast<std::uint64_t>(r.lifetime) : static_cast<std::uint64_t>(r.lifetime);
+    value_bound_ = std::max(value_bound_, std::max(b, l));
+  }
+
+  /// Bytes held by the member table and its index (memory accounting).
+  std::size_t bytes() const noexcept { return records_.capacity() * sizeof(MemberRecord) + index_.bytes(); }
+
+ private:
+  static std::uint64_t referral_key(std::uint32_t m, std::uint32_t t) noexcept { return (std::uint64_t(m) << 8) | t; }
+
+  big_vector<MemberRecord> records_;
+  IdIndex index_;
+  std::vector<std::uint64_t> census_;
+  std::unordered_map<std::uint64_t, std::uint32_t> referrals_by_tier_;  // (sponsor, tier >= 1) → count
+  std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> rewards_;  // member → rewards, grant order
+  std::vector<std::string> reward_names_;
+  std::unordered_map<std::string, std::uint32_t> reward_ix_;
+  std::uint64_t value_bound_ = 0;  // >= every |balance| and |lifetime| (an overflow-check shortcut)
+  std::vector<std::pair<std::uint32_t, i128>> totals_;  // scratch of fits()
 };
 
 }  // namespace upline

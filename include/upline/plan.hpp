@@ -11,7 +11,7 @@
 // from 0; rewards with unique ids.
 #pragma once
 
-#include "upline/points.hpp"
+#include "upline/decimal.hpp"
 
 #include <cstdint>
 #include <map>
@@ -141,5 +141,13 @@ struct Plan {
 
 /// Why `next` cannot replace `current` (SPEC §7 `plan`), or an empty string when it can.
 std::string plan_incompatibility(const Plan& current, const Plan& next);
+
+/// The plans that ship with the library, by name: "four-tier" (examples/plans/four-tier.json,
+/// bronze → silver → gold → platinum) and "deep" (examples/plans/deep.json: the same tiers with
+/// ten upline levels each, compression on). nullopt for another name.
+std::optional<std::string_view> bundled_plan(std::string_view name) noexcept;
+
+/// The names bundled_plan() knows, in a fixed order.
+inline constexpr std::string_view bundled_plan_names[] = {"four-tier", "deep"};
 
 }  // namespace upline

@@ -1,8 +1,8 @@
-// upline/digest.hpp — SHA-256 (FIPS 180-4) and the canonical byte encoding the state digest uses.
+// upline/sha256.hpp — SHA-256 (FIPS 180-4) in portable C++.
 //
-// The encoder writes integers little-endian at fixed width and strings as a u32 length followed
-// by their bytes, so the byte stream — and the digest — is the same on every platform, compiler
-// and build type. docs/DIGEST.md lists exactly what is hashed, in which order.
+// The state digest (state.hpp) hashes through OpenSSL's libcrypto, which uses the CPU's SHA
+// instructions where it has them; this implementation is the fallback when the library is built
+// without OpenSSL, and the reference the tests compare both against (NIST vectors).
 #pragma once
 
 #include <algorithm>
@@ -102,48 +102,6 @@ class Sha256 {
   unsigned char block_[64];
   std::uint64_t length_;
   std::size_t fill_;
-};
-
-/// Writes values into a hash in the canonical encoding: fixed-width little-endian integers,
-/// length-prefixed strings. Buffers locally so hashing millions of small fields stays cheap.
-class CanonicalWriter {
- public:
-  explicit CanonicalWriter(Sha256& h) noexcept : h_(h) {}
-  ~CanonicalWriter() { flush(); }
-  CanonicalWriter(const CanonicalWriter&) = delete;
-  CanonicalWriter& operator=(const CanonicalWriter&) = delete;
-
-  void u8(std::uint8_t v) noexcept { put(&v, 1); }
-  void u32(std::uint32_t v) noexcept { le(v, 4); }
-  void u64(std::uint64_t v) noexcept { le(v, 8); }
-  void i64(std::int64_t v) noexcept { le(static_cast<std::uint64_t>(v), 8); }
-  void str(std::string_view s) noexcept {
-    u32(static_cast<std::uint32_t>(s.size()));
-    put(s.data(), s.size());
-  }
-  void flush() noexcept {
-    h_.update(buf_, used_);
-    used_ = 0;
-  }
-
- private:
-  void le(std::uint64_t v, int n) noexcept {
-    unsigned char b[8];
-    for (int i = 0; i < n; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
-    put(b, static_cast<std::size_t>(n));
-  }
-  void put(const void* p, std::size_t n) noexcept {
-    if (used_ + n > sizeof buf_) flush();
-    if (n > sizeof buf_) {
-      h_.update(p, n);
-      return;
-    }
-    std::memcpy(buf_ + used_, p, n);
-    used_ += n;
-  }
-  Sha256& h_;
-  unsigned char buf_[4096];
-  std::size_t used_ = 0;
 };
 
 }  // namespace upline

@@ -14,6 +14,7 @@
 // results do not depend on hash order or on addresses.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -171,15 +172,19 @@ class chunked_vector {
   std::size_t first_cap_ = 0;  // capacity of chunks_[0]
 };
 
-/// Append-only storage for strings of at most 255 bytes. Addresses never change.
+/// Append-only storage for strings of at most 255 bytes. Addresses never change. Blocks start
+/// small (a small engine stays small) and double up to 1 MiB; they are not zeroed.
 class StringArena {
  public:
   static constexpr std::size_t block = std::size_t{1} << 20;
+  static constexpr std::size_t first_block = std::size_t{1} << 12;
 
   std::string_view add(std::string_view s) {
     if (s.size() > 255) throw std::length_error("StringArena: a string of more than 255 bytes");
-    if (blocks_.empty() || used_ + s.size() > block) {
-      blocks_.push_back(std::make_unique<char[]>(block));
+    if (blocks_.empty() || used_ + s.size() > size_) {
+      size_ = blocks_.empty() ? first_block : std::min(size_ * 2, block);
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(size_));
+      capacity_ += size_;
       used_ = 0;
     }
     char* p = blocks_.back().get() + used_;
@@ -188,11 +193,13 @@ class StringArena {
     return {p, s.size()};
   }
   /// Bytes reserved (for memory accounting).
-  std::size_t capacity() const noexcept { return blocks_.size() * block; }
+  std::size_t capacity() const noexcept { return capacity_; }
 
  private:
   std::vector<std::unique_ptr<char[]>> blocks_;
   std::size_t used_ = 0;
+  std::size_t size_ = 0;      // of the last block
+  std::size_t capacity_ = 0;  // of all blocks
 };
 
 /// A 64-bit hash of a short string (deterministic everywhere; only ever used for lookups).

@@ -3,8 +3,8 @@
 //   DIR/journal                     every submitted event, accepted or rejected (journal.hpp)
 //   DIR/snapshot-<seq, 20 digits>.snap   the whole state after event <seq> (docs/DURABILITY.md)
 //
-// Store::open recovers: the newest snapshot that passes its checks (CRC32C, then the digest of the
-// loaded state) plus a replay of the journal after it. A torn journal tail is truncated and
+// Store::open recovers: the newest snapshot that passes its checks (CRC32C, then the SHA-256 of its
+// state against the digest it stores) plus a replay of the journal after it. A torn journal tail is truncated and
 // reported; corruption anywhere else refuses to open (StoreError names file, offset, sequence).
 //
 // Acknowledgement: submit() applies an event and appends its record; the record is durable — and
@@ -18,7 +18,9 @@
 // Thread safety: none; one Store per directory (an advisory lock refuses a second writer).
 #pragma once
 
+#include "upline/door.hpp"
 #include "upline/engine.hpp"
+#include "upline/file_system.hpp"
 #include "upline/journal.hpp"
 
 #include <cstdint>
@@ -30,45 +32,6 @@
 #include <vector>
 
 namespace upline {
-
-/// An I/O failure or a damaged data directory. The message names the file and, for damage, the
-/// offset and the sequence number.
-class StoreError : public std::runtime_error {
- public:
-  enum class Kind { io, corrupt, usage };
-  StoreError(Kind k, const std::string& msg) : std::runtime_error(msg), kind_(k) {}
-  Kind kind() const noexcept { return kind_; }
-
- private:
-  Kind kind_;
-};
-
-/// The seam between the store and the operating system, so that tests can inject write and fsync
-/// failures or a full disk. Every method throws StoreError(io) on failure.
-class FileSystem {
- public:
-  virtual ~FileSystem() = default;
-  virtual bool exists(const std::string& path) = 0;
-  virtual std::string read(const std::string& path) = 0;
-  virtual std::vector<std::string> list(const std::string& dir) = 0;  // file names, sorted
-  virtual void make_dir(const std::string& path) = 0;
-  /// Opens for appending (creating it if `create`); returns a descriptor.
-  virtual int open_append(const std::string& path, bool create) = 0;
-  /// Creates a new file for writing (truncating one that exists).
-  virtual int create(const std::string& path) = 0;
-  virtual void write(int fd, std::string_view data) = 0;  // all bytes, or throws
-  virtual void sync(int fd) = 0;
-  virtual void close(int fd) = 0;
-  virtual void truncate(const std::string& path, std::uint64_t size) = 0;
-  virtual void rename(const std::string& from, const std::string& to) = 0;
-  virtual void sync_dir(const std::string& dir) = 0;
-  virtual void remove(const std::string& path) = 0;
-  /// Takes an exclusive advisory lock on `path` for this process's lifetime (or throws).
-  virtual int lock(const std::string& path) = 0;
-};
-
-/// The real file system (POSIX).
-FileSystem& posix_file_system();
 
 enum class Durability { every, group, none };
 
@@ -118,6 +81,9 @@ class Store {
   Submitted submit(std::string_view event_json);
   /// Applies one typed event.
   Submitted submit(const Event& event);
+  /// Journals and counts a fault a typed door found before it could make an event (a host value
+  /// outside int64): a rejection like any other.
+  Submitted submit(const Rejection& fault);
   /// Makes every submitted record durable (see the modes above).
   void commit();
   /// Writes a snapshot of the current state (after committing), then prunes old ones.
@@ -132,8 +98,11 @@ class Store {
   const std::optional<std::string>& failure() const noexcept { return failure_; }
 
  private:
-  Store(std::string dir, StoreOptions options, Engine engine);
-  Submitted append(std::uint64_t seq, Code code, const Event* event, std::string_view raw, Submitted result);
+  Store(std::string dir, StoreOptions options, Engine engine, std::uint8_t version);
+  // The one path: applies `in`, journals it (the event, or `text` when there is no event to
+  // record, or the fault), and acknowledges per the durability mode.
+  Submitted submit(const Input& in, std::string_view text);
+  Submitted append(Code code, const Event* event, std::string_view text, RecordKind text_kind, Submitted result);
   void check_usable() const;
   void flush(bool fsync);
 
@@ -141,6 +110,8 @@ class Store {
   StoreOptions options_;
   FileSystem& fs_;
   Engine engine_;
+  EventReader reader_;
+  std::uint8_t journal_version_;
   int journal_fd_ = -1;
   int lock_fd_ = -1;
   std::uint64_t last_seq_ = 0;
@@ -158,10 +129,6 @@ struct Until {
   enum class By { seq, time } by = By::seq;
   std::int64_t value = 0;
 };
-
-/// Parses `--until`: a plain integer is a sequence number; `@MS` or an ISO-8601 UTC time
-/// (`2026-01-31T12:00:00Z`, optional `.mmm`) is a time. nullopt when it is neither.
-std::optional<Until> parse_until(std::string_view s) noexcept;
 
 /// Rebuilds the state as of `until` (all of it when nullopt) without changing DIR: from the
 /// newest usable snapshot at or before that point, then the journal. A torn tail is ignored,

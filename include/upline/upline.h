@@ -19,9 +19,13 @@
  *     (distinct engines may be used concurrently). upl_last_error() is per thread.
  *   - No C++ exception and no abort ever crosses this boundary; a NULL or malformed argument
  *     gives UPL_EINVALID.
- *   - ABI evolution: enum values are never renumbered, records only grow at the end, option
- *     structs carry a version. Compare UPL_VERSION_NUMBER (compiled) with upl_version_number()
- *     (loaded) if you need to.
+ *   - ABI evolution: enum values are never renumbered and records only grow at the end. Every
+ *     record the library fills starts with `uint32_t size`, which the caller sets to the size it
+ *     was compiled with (UPL_MEMBER_INIT, …); the library writes only that many bytes (never past
+ *     them) and refuses a size smaller than the record had when it first carried `size` (0.2), so
+ *     a host built against an older header keeps working with a newer library, and a newer host's
+ *     extra fields keep their initial values under an older library. Compare UPL_VERSION_NUMBER
+ *     (compiled) with upl_version_number() (loaded) to know which fields were filled.
  */
 #ifndef UPLINE_H
 #define UPLINE_H
@@ -29,15 +33,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "upline/version.h" /* UPL_VERSION_MAJOR/MINOR/PATCH, UPL_VERSION_NUMBER, UPL_VERSION_STRING */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define UPL_VERSION_MAJOR 0
-#define UPL_VERSION_MINOR 1
-#define UPL_VERSION_PATCH 0
-/** MAJOR * 10000 + MINOR * 100 + PATCH. */
-#define UPL_VERSION_NUMBER (UPL_VERSION_MAJOR * 10000 + UPL_VERSION_MINOR * 100 + UPL_VERSION_PATCH)
 
 #if defined(_WIN32)
 #define UPL_API __declspec(dllexport)
@@ -96,6 +96,9 @@ UPL_API const char *upl_last_error(void);
 /** @return UPL_VERSION_NUMBER of the loaded library. */
 UPL_API uint32_t upl_version_number(void);
 
+/** @return UPL_VERSION_STRING of the loaded library ("0.2.0"), owned by the library. */
+UPL_API const char *upl_version(void);
+
 /* ---- engines -------------------------------------------------------------------------------- */
 
 /**
@@ -120,7 +123,8 @@ UPL_API upl_status upl_engine_scales(int *money_scale, int *points_scale, const 
 /* ---- the JSON door -------------------------------------------------------------------------- */
 
 /**
- * Applies one event given as a JSON object (SPEC §4 fields plus "type").
+ * Applies one event given as a JSON object (SPEC §4 fields plus "type"): the same door as
+ * `upline replay`'s lines.
  * @param result_json receives `{"status":"ok"|CODE,"effects":[...]}` (plus "message" for a
  *        rejection) — the SPEC §10 effects line without "seq" — whenever the event was accepted
  *        or rejected; free it with upl_string_free(). Not written on UPL_EINVALID or UPL_ENOMEM.
@@ -140,7 +144,7 @@ UPL_API upl_status upl_engine_dump_json(upl_engine *engine, char **state_json);
 UPL_API void upl_string_free(char *s);
 
 /* ---- typed events --------------------------------------------------------------------------- */
-/* Each returns UPL_OK when accepted (effects then readable with upl_engine_effects()), or the
+/* Each returns UPL_OK when accepted (effects then readable with upl_engine_effect()), or the
  * rejection code; a rejected event changes nothing. Strings are NUL-terminated UTF-8. `at` is
  * milliseconds since the Unix epoch. */
 
@@ -192,26 +196,32 @@ typedef enum upl_effect_kind {
   UPL_KIND_CLAWBACK = 5  /**< debit: taken back by a refund */
 } upl_effect_kind;
 
-/** One effect: a fixed 40-byte record. Names: upl_tier_name(), upl_reward_name(). */
+/** One effect (40 bytes in 0.2). Names: upl_tier_name(), upl_reward_name(). */
 typedef struct upl_effect {
-  uint8_t type;      /**< upl_effect_type */
-  uint8_t kind;      /**< upl_effect_kind (credit and debit) */
-  uint8_t tier;      /**< upline credit: the matrix paid through; placed: the matrix; promoted: the new tier */
-  uint8_t from;      /**< promoted: the tier left */
-  uint32_t level;    /**< upline credit: level (1-based); placed: position under the parent */
-  uint32_t reward;   /**< reward: index for upl_reward_name() */
-  uint32_t reserved; /**< zero */
-  int64_t member;    /**< the member concerned */
-  int64_t parent;    /**< placed: the parent's member id, 0 for a matrix root */
-  int64_t points;    /**< credit/debit: points units (> 0; a debit's amount removed) */
+  uint32_t size;   /**< set by the caller: sizeof(upl_effect) (UPL_EFFECT_INIT) */
+  uint8_t type;    /**< upl_effect_type */
+  uint8_t kind;    /**< upl_effect_kind (credit and debit) */
+  uint8_t tier;    /**< upline credit: the matrix paid through; placed: the matrix; promoted: the new tier */
+  uint8_t from;    /**< promoted: the tier left */
+  uint32_t level;  /**< upline credit: level (1-based); placed: position under the parent */
+  uint32_t reward; /**< reward: index for upl_reward_name() */
+  int64_t member;  /**< the member concerned */
+  int64_t parent;  /**< placed: the parent's member id, 0 for a matrix root */
+  int64_t points;  /**< credit/debit: points units (> 0; a debit's amount removed) */
 } upl_effect;
+/** An upl_effect ready for upl_engine_effect(): its size set, everything else zero. */
+#define UPL_EFFECT_INIT {sizeof(upl_effect), 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/** How many effects the last accepted event has (0 after a rejection). */
+UPL_API size_t upl_engine_effect_count(const upl_engine *engine);
 
 /**
- * The effects of the last accepted event, in order (none after a rejection).
- * @param count receives the number of records
- * @return the records, owned by the engine, valid until the next event; NULL if none
+ * The i-th effect of the last accepted event, in order; valid until the next event.
+ * @param out receives the effect; out->size must be set by the caller (UPL_EFFECT_INIT)
+ * @return UPL_OK, UPL_ENOTFOUND (i >= upl_engine_effect_count()), UPL_EINVALID (NULL, a size
+ *         smaller than 40)
  */
-UPL_API const upl_effect *upl_engine_effects(const upl_engine *engine, size_t *count);
+UPL_API upl_status upl_engine_effect(upl_effect *out, const upl_engine *engine, size_t i);
 
 /** The code of the last event (UPL_OK if accepted); its message is upl_last_error(). */
 UPL_API upl_status upl_engine_last_status(const upl_engine *engine);
@@ -226,20 +236,28 @@ UPL_API const char *upl_reward_name(const upl_engine *engine, uint32_t reward);
 
 typedef enum upl_member_status { UPL_ACTIVE = 0, UPL_SUSPENDED = 1 } upl_member_status;
 
-/** A member's state: a fixed 56-byte record. */
+/** A member's state (64 bytes in 0.2). */
 typedef struct upl_member {
+  uint32_t size;         /**< set by the caller: sizeof(upl_member) (UPL_MEMBER_INIT) */
+  uint32_t tier;         /**< tier index: upl_tier_name() */
   int64_t id;
   int64_t sponsor;       /**< 0 for none */
   int64_t balance;       /**< points units */
   int64_t lifetime;      /**< points units */
   uint64_t orders;       /**< accepted purchases */
-  uint32_t tier;         /**< tier index: upl_tier_name() */
   uint32_t status;       /**< upl_member_status */
   uint32_t referrals;    /**< members sponsored directly */
   uint32_t reward_count; /**< for upl_member_reward() */
+  uint32_t reserved;     /**< zero */
 } upl_member;
+/** An upl_member ready for upl_member_get(): its size set, everything else zero. */
+#define UPL_MEMBER_INIT {sizeof(upl_member), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-/** @return UPL_OK and fills `out`, or UPL_ENOTFOUND for an unknown member. */
+/**
+ * @param out receives the member; out->size must be set by the caller (UPL_MEMBER_INIT)
+ * @return UPL_OK and fills `out`, UPL_ENOTFOUND for an unknown member, UPL_EINVALID (NULL, a
+ *         size smaller than 64)
+ */
 UPL_API upl_status upl_member_get(upl_member *out, const upl_engine *engine, int64_t member);
 
 /**
@@ -269,15 +287,23 @@ UPL_API upl_status upl_member_benefit(const char **value, const upl_engine *engi
 UPL_API upl_status upl_upline(int64_t *out, size_t cap, size_t *count, const upl_engine *engine, int64_t member,
                               uint32_t tier);
 
-/** An accepted order: a fixed 32-byte record. */
+/** An accepted order (40 bytes in 0.2). */
 typedef struct upl_order {
-  int64_t member;   /**< the buyer */
-  int64_t amount;   /**< money units */
-  int64_t refunded; /**< money units refunded so far; amount - refunded is still refundable */
-  int64_t at;       /**< the purchase's applied time (ms) */
+  uint32_t size;     /**< set by the caller: sizeof(upl_order) (UPL_ORDER_INIT) */
+  uint32_t reserved; /**< zero */
+  int64_t member;    /**< the buyer */
+  int64_t amount;    /**< money units */
+  int64_t refunded;  /**< money units refunded so far; amount - refunded is still refundable */
+  int64_t at;        /**< the purchase's applied time (ms) */
 } upl_order;
+/** An upl_order ready for upl_order_get(): its size set, everything else zero. */
+#define UPL_ORDER_INIT {sizeof(upl_order), 0, 0, 0, 0, 0}
 
-/** @return UPL_OK and fills `out`, or UPL_ENOTFOUND if no such order was accepted. */
+/**
+ * @param out receives the order; out->size must be set by the caller (UPL_ORDER_INIT)
+ * @return UPL_OK and fills `out`, UPL_ENOTFOUND if no such order was accepted, UPL_EINVALID (NULL,
+ *         a size smaller than 40)
+ */
 UPL_API upl_status upl_order_get(upl_order *out, const upl_engine *engine, const char *order);
 
 /**

@@ -1,30 +1,37 @@
-// upline/upline.hpp — the whole C++ API of upline in one include.
+// upline/upline.hpp — the whole C++ API of upline in one include. One header per concept, in the
+// order of the specification (docs/SPEC.md):
 //
-//   points.hpp      exact decimals: Money, Points, Rate, Decimal, half-to-even rounding
-//   status.hpp      outcome codes and Rejection
-//   plan.hpp        Plan: shops, history bands, tiers, rewards; parse and validate
-//   matrix.hpp      one tier's matrix and its placement rule
-//   member.hpp      the member store and MemberView
-//   event.hpp       the events (Join, Purchase, Refund, …)
-//   effect.hpp      the effects an accepted event produces
-//   engine.hpp      Engine: apply events, query the state, digest
-//   json.hpp        events from JSON, effects and state to JSON (SPEC §9–§10)
-//   simulation.hpp  a seeded, reproducible shop (the demo's workload)
-//   workload.hpp    the benchmark workload generator (`upline generate`)
-//   storage.hpp     the big-table containers behind the engine
+//   decimal.hpp      SPEC §2   exact decimals: Money, Points, Rate, Decimal, half-to-even rounding
+//   plan.hpp         SPEC §3   Plan: shops, history bands, tiers, rewards; parse and validate
+//   event.hpp        SPEC §4   the events (Join, Purchase, Refund, …) and a door's Input
+//   rejection.hpp    SPEC §4   the codes, their order, every message
+//   members.hpp      SPEC §4   member records, the id index, referrals, rewards granted, balances
+//   matrix.hpp       SPEC §5   placement: one tier's matrix, breadth_first and under_sponsor
+//   accrual.hpp      SPEC §6   what a purchase earns
+//   propagation.hpp  SPEC §6   who a purchase pays: own points and each tier's upline
+//   ledger.hpp       SPEC §6–7 orders, credits, refunds' clawbacks, redemptions, adjustments
+//   promotion.hpp    SPEC §8   the work list: promotions and rewards
+//   effect.hpp       SPEC §9   what an accepted event asks the host to book
+//   state.hpp        SPEC §10  the state; its digest, snapshot bytes and dump
+//   engine.hpp                 Engine: composes the above, one handler per event
+//   door.hpp                   text in and out: event lines, result lines
+//   store.hpp                  the durable engine: journal, snapshots, recovery
+//   version.hpp                the library's version
 #pragma once
 
-#include "upline/digest.hpp"
+#include "upline/accrual.hpp"
+#include "upline/decimal.hpp"
+#include "upline/door.hpp"
 #include "upline/effect.hpp"
 #include "upline/engine.hpp"
 #include "upline/event.hpp"
-#include "upline/json.hpp"
+#include "upline/ledger.hpp"
 #include "upline/matrix.hpp"
-#include "upline/member.hpp"
+#include "upline/members.hpp"
 #include "upline/plan.hpp"
-#include "upline/points.hpp"
-#include "upline/simulation.hpp"
-#include "upline/status.hpp"
-#include "upline/storage.hpp"
+#include "upline/promotion.hpp"
+#include "upline/propagation.hpp"
+#include "upline/rejection.hpp"
+#include "upline/state.hpp"
+#include "upline/store.hpp"
 #include "upline/version.hpp"
-#include "upline/workload.hpp"

@@ -6,17 +6,11 @@
 #include <fmt/core.h>
 
 #include <cstdio>
+#include <memory>
 
 namespace upline::cli {
 
 namespace {
-
-const char* const check_usage =
-    "usage: upline check-plan PLAN.json\n"
-    "\n"
-    "Validates PLAN.json against SPEC §3. Prints a summary (shops, history, tiers with widths,\n"
-    "fill, rates, criteria and benefits, rewards) and exits 0, or prints every fault found, one\n"
-    "per line as 'path: problem', and exits 1.\n";
 
 std::string pct(Rate r) {
   // A rate as a percentage, exact: micros / 10^4 with up to 4 decimals.
@@ -26,29 +20,15 @@ std::string pct(Rate r) {
   return s + "%";
 }
 
-}  // namespace
-
-int check_plan(const Args& args) {
-  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
-    std::fputs(check_usage, stdout);
-    return 0;
-  }
-  if (args.size() != 1) {
-    std::fputs(check_usage, stderr);
-    return 2;
-  }
-  std::string err;
-  auto text = read_file(args[0], err);
-  if (!text) {
-    std::fprintf(stderr, "upline check-plan: %s\n", err.c_str());
-    return 2;
-  }
+int check_plan(const std::string& path) {
+  const std::optional<std::string_view> bundled = bundled_plan(path);
+  const std::string text = bundled ? std::string(*bundled) : read_file(path);
   PlanFaults faults;
-  auto plan = Plan::parse(*text, faults);
+  auto plan = Plan::parse(text, faults);
   if (!plan) {
-    fmt::print("{}: invalid plan, {} fault{}\n", args[0], faults.faults.size(), faults.faults.size() == 1 ? "" : "s");
+    fmt::print("{}: invalid plan, {} fault{}\n", path, faults.faults.size(), faults.faults.size() == 1 ? "" : "s");
     for (const auto& f : faults.faults) fmt::print("  {}\n", f);
-    return 1;
+    return exit_invalid;
   }
   const Plan& p = *plan;
   fmt::print("plan \"{}\" version {}: valid\n", p.name, p.version);
@@ -93,7 +73,21 @@ int check_plan(const Args& args) {
     fmt::print("rewards\n");
     for (const auto& r : p.rewards) fmt::print("  {:<16} at lifetime {}\n", r.id, format_units(r.lifetime_points.units, p.points_scale));
   }
-  return 0;
+  return exit_ok;
+}
+
+}  // namespace
+
+void add_check_plan(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* c = app.add_subcommand("check-plan", "validate a plan and print a summary, or every fault found");
+  set_usage(c, "upline check-plan PLAN.json");
+  c->description(
+      "Validates PLAN.json (a file, or a bundled plan: four-tier, deep) against SPEC §3. Prints a\n"
+      "summary (shops, history, tiers with widths, fill, rates, criteria and benefits, rewards) and\n"
+      "exits 0, or prints every fault found, one per line as 'path: problem', and exits 1.");
+  c->add_option("PLAN.json", *path, "the plan: a file or a bundled name")->required();
+  set_body(c, [path] { return check_plan(*path); });
 }
 
 }  // namespace upline::cli

@@ -4,7 +4,7 @@
 // bar, on a terminal) depend on the machine.
 #include "cli.hpp"
 
-#include "upline/simulation.hpp"
+#include "tools/simulation.hpp"
 
 #include <fmt/core.h>
 
@@ -17,15 +17,6 @@
 namespace upline::cli {
 
 namespace {
-
-const char* const demo_usage =
-    "usage: upline demo [--members N] [--purchases N] [--seed S] [--plan PLAN.json] [--top K] [--no-progress]\n"
-    "\n"
-    "Simulates a shop: N members join by referral while purchases (two shops, heavy-tailed\n"
-    "baskets), refunds and redemptions flow through the plan. Prints the tier census, the points\n"
-    "issued per tier, the payout ratio, the top earners, the state digest and the time taken.\n"
-    "Defaults: 100000 members, 1000000 purchases, seed 42, the bundled four-tier plan, top 10.\n"
-    "The same options always give the same digest.\n";
 
 class Progress {
  public:
@@ -50,68 +41,23 @@ class Progress {
   std::uint64_t last_ = ~0ULL;
 };
 
-}  // namespace
 
-int demo(const Args& args) {
-  SimulationOptions o;
-  std::string plan_path;
+struct DemoOptions {
+  SimulationOptions sim;
+  std::string plan = "four-tier";
   std::uint64_t top = 10;
-  bool progress = isatty(fileno(stderr)) != 0;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(demo_usage, stdout);
-      return 0;
-    }
-    if (a == "--no-progress") {
-      progress = false;
-      continue;
-    }
-    std::uint64_t* count = a == "--members" ? &o.members : a == "--purchases" ? &o.purchases : a == "--seed" ? &o.seed : a == "--top" ? &top : nullptr;
-    if (!count && a != "--plan") {
-      std::fprintf(stderr, "upline demo: unknown option \"%s\"\n\n%s", a.c_str(), demo_usage);
-      return 2;
-    }
-    if (i + 1 >= args.size()) {
-      std::fprintf(stderr, "upline demo: %s needs a value\n", a.c_str());
-      return 2;
-    }
-    const std::string& v = args[++i];
-    if (!count) {
-      plan_path = v;
-      continue;
-    }
-    auto n = parse_count("upline demo: " + a, v);
-    if (!n) return 2;
-    *count = *n;
-  }
-  if (o.members < 1) {
-    std::fputs("upline demo: --members must be at least 1\n", stderr);
-    return 2;
-  }
+  bool no_progress = false;
+};
 
-  std::string plan_text(four_tier_plan_json());
-  if (!plan_path.empty()) {
-    std::string err;
-    auto t = read_file(plan_path, err);
-    if (!t) {
-      std::fprintf(stderr, "upline demo: %s\n", err.c_str());
-      return 2;
-    }
-    plan_text = *t;
-  }
-  PlanFaults faults;
-  auto plan = Plan::parse(plan_text, faults);
-  if (!plan) {
-    std::fprintf(stderr, "invalid_plan: %s\n", faults.message().c_str());
-    return 1;
-  }
-  if (!plan->find_shop("main") || !plan->find_shop("outlet")) {
-    std::fputs("upline demo: the plan needs the shops \"main\" and \"outlet\" that the simulation buys in\n", stderr);
-    return 2;
-  }
+int demo(DemoOptions& d) {
+  const SimulationOptions& o = d.sim;
+  const std::uint64_t top = d.top;
+  const bool progress = !d.no_progress && isatty(fileno(stderr)) != 0;
+  Plan plan = load_plan(d.plan);
+  if (!plan.find_shop("main") || !plan.find_shop("outlet"))
+    fail(exit_usage, "--plan: \"" + d.plan + "\" lacks the shops \"main\" and \"outlet\" that the simulation buys in");
 
-  Engine engine(std::move(*plan));
+  Engine engine(std::move(plan));
   const Plan& p = engine.plan();
   const std::size_t tiers = p.tiers.size();
   std::vector<std::int64_t> own(tiers, 0), upline(tiers, 0);
@@ -202,7 +148,27 @@ int demo(const Args& args) {
   }
   fmt::print("\n  digest  {}\n", engine.digest());
   fmt::print("  time    {:.2f} s ({:.0f} events/s)\n", seconds, seconds > 0 ? static_cast<double>(events) / seconds : 0.0);
-  return 0;
+  return exit_ok;
+}
+
+}  // namespace
+
+void add_demo(CLI::App& app) {
+  auto o = std::make_shared<DemoOptions>();
+  CLI::App* c = app.add_subcommand("demo", "run a seeded shop simulation on the bundled four-tier plan");
+  set_usage(c, "upline demo [--members N] [--purchases N] [--seed S] [--plan PLAN.json] [--top K] [--no-progress]");
+  c->description(
+      "Simulates a shop: N members join by referral while purchases (two shops, heavy-tailed\n"
+      "baskets), refunds and redemptions flow through the plan. Prints the tier census, the points\n"
+      "issued per tier, the payout ratio, the top earners, the state digest and the time taken.\n"
+      "The same options always give the same digest.");
+  c->add_option("--members", o->sim.members, "members who join (default 100000)")->check(count_in(1, 0xFFFF'FFFEull));
+  c->add_option("--purchases", o->sim.purchases, "purchases (default 1000000)")->check(count_in(0, UINT64_MAX));
+  c->add_option("--seed", o->sim.seed, "the simulation's seed (default 42)")->check(count_in(0, UINT64_MAX));
+  c->add_option("--plan", o->plan, "the plan: a file or a bundled name (default four-tier)")->type_name("PLAN.json");
+  c->add_option("--top", o->top, "top earners listed (default 10)")->check(count_in(0, UINT64_MAX));
+  c->add_flag("--no-progress", o->no_progress, "no progress bar on a terminal");
+  set_body(c, [o] { return demo(*o); });
 }
 
 }  // namespace upline::cli

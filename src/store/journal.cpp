@@ -7,9 +7,35 @@ namespace upline {
 
 namespace {
 
-void put_decimal(ByteWriter& w, const Decimal& d) { w.str(d.text()); }
+// An amount as the caller gave it (format 2), or as text (format 1).
+void put_decimal(ByteWriter& w, const Decimal& d, std::uint8_t version) {
+  if (version < 2) {
+    w.str(d.text());
+    return;
+  }
+  if (d.is_text()) {
+    w.u8(0);
+    w.str(d.text());
+  } else {
+    w.u8(1);
+    w.i64(d.units());
+    w.u8(static_cast<std::uint8_t>(d.scale()));
+  }
+}
 
-Decimal get_decimal(ByteReader& r) { return Decimal::lenient(r.str(max_record_payload)); }
+Decimal get_decimal(ByteReader& r, std::uint8_t version) {
+  if (version < 2) return Decimal::lenient(r.str(max_record_payload));
+  switch (r.u8()) {
+    case 0: return Decimal::lenient(r.str(max_record_payload));
+    case 1: {
+      const std::int64_t units = r.i64();
+      const std::uint8_t scale = r.u8();
+      if (scale > 18) r.fail("a scale 0..18");
+      return Decimal::from_units(units, scale);
+    }
+    default: r.fail("an amount form 0 (text) or 1 (units)");
+  }
+}
 
 void put_optional_id(ByteWriter& w, const std::optional<MemberId>& v) {
   w.u8(v ? 1 : 0);
@@ -18,14 +44,14 @@ void put_optional_id(ByteWriter& w, const std::optional<MemberId>& v) {
 
 }  // namespace
 
-void encode_record_payload(std::string& out, std::uint64_t seq, Code status, const Event* event, std::string_view raw_text,
-                           RecordKind raw_kind) {
+void encode_record_payload(std::string& out, std::uint64_t seq, Code status, const Event* event, std::string_view text, RecordKind text_kind,
+                           std::uint8_t version) {
   ByteWriter w(out);
   w.u64(seq);
   w.u8(static_cast<std::uint8_t>(status));
   if (!event) {
-    w.u8(static_cast<std::uint8_t>(raw_kind));
-    w.str(raw_text);
+    w.u8(static_cast<std::uint8_t>(text_kind));
+    w.str(text);
     return;
   }
   std::visit(
@@ -40,21 +66,21 @@ void encode_record_payload(std::string& out, std::uint64_t seq, Code status, con
           w.str(e.order);
           w.i64(e.member);
           w.str(e.shop);
-          put_decimal(w, e.amount);
+          put_decimal(w, e.amount, version);
         } else if constexpr (std::is_same_v<T, Refund>) {
           w.u8(static_cast<std::uint8_t>(RecordKind::refund));
           w.str(e.order);
           w.u8(e.amount ? 1 : 0);
-          if (e.amount) put_decimal(w, *e.amount);
+          if (e.amount) put_decimal(w, *e.amount, version);
         } else if constexpr (std::is_same_v<T, Redeem>) {
           w.u8(static_cast<std::uint8_t>(RecordKind::redeem));
           w.i64(e.member);
-          put_decimal(w, e.points);
+          put_decimal(w, e.points, version);
           w.str(e.ref);
         } else if constexpr (std::is_same_v<T, Adjust>) {
           w.u8(static_cast<std::uint8_t>(RecordKind::adjust));
           w.i64(e.member);
-          put_decimal(w, e.points);
+          put_decimal(w, e.points, version);
           w.str(e.actor);
           w.str(e.reason);
         } else if constexpr (std::is_same_v<T, Suspend>) {
@@ -73,7 +99,7 @@ void encode_record_payload(std::string& out, std::uint64_t seq, Code status, con
       *event);
 }
 
-JournalRecord decode_record_payload(std::string_view payload) {
+JournalRecord decode_record_payload(std::string_view payload, std::uint8_t version) {
   ByteReader r(payload);
   JournalRecord rec;
   rec.seq = r.u64();
@@ -81,11 +107,13 @@ JournalRecord decode_record_payload(std::string_view payload) {
   if (code_name(static_cast<Code>(status)) == "unknown") r.fail("a status code");
   rec.status = static_cast<Code>(status);
   const std::uint8_t kind = r.u8();
-  if (kind > static_cast<std::uint8_t>(RecordKind::genesis)) r.fail("a record kind 0..9");
+  const auto last = version < 2 ? RecordKind::genesis : RecordKind::rejected;
+  if (kind > static_cast<std::uint8_t>(last)) r.fail("a record kind 0.." + std::to_string(static_cast<int>(last)));
   rec.kind = static_cast<RecordKind>(kind);
   switch (rec.kind) {
     case RecordKind::raw:
     case RecordKind::genesis:
+    case RecordKind::rejected:
       rec.text = r.str(max_record_payload);
       break;
     case RecordKind::join: {
@@ -101,7 +129,7 @@ JournalRecord decode_record_payload(std::string_view payload) {
       e.order = r.str(max_record_payload);
       e.member = r.i64();
       e.shop = r.str(max_record_payload);
-      e.amount = get_decimal(r);
+      e.amount = get_decimal(r, version);
       e.at = r.i64();
       rec.event = e;
       break;
@@ -109,7 +137,7 @@ JournalRecord decode_record_payload(std::string_view payload) {
     case RecordKind::refund: {
       Refund e;
       e.order = r.str(max_record_payload);
-      if (r.u8()) e.amount = get_decimal(r);
+      if (r.u8()) e.amount = get_decimal(r, version);
       e.at = r.i64();
       rec.event = e;
       break;
@@ -117,7 +145,7 @@ JournalRecord decode_record_payload(std::string_view payload) {
     case RecordKind::redeem: {
       Redeem e;
       e.member = r.i64();
-      e.points = get_decimal(r);
+      e.points = get_decimal(r, version);
       e.ref = r.str(max_record_payload);
       e.at = r.i64();
       rec.event = e;
@@ -126,7 +154,7 @@ JournalRecord decode_record_payload(std::string_view payload) {
     case RecordKind::adjust: {
       Adjust e;
       e.member = r.i64();
-      e.points = get_decimal(r);
+      e.points = get_decimal(r, version);
       e.actor = r.str(max_record_payload);
       e.reason = r.str(max_record_payload);
       e.at = r.i64();
@@ -180,10 +208,14 @@ JournalScan scan_journal(std::string_view image, const std::function<void(const 
     return s;
   };
   if (image.size() < journal_magic.size()) {
-    if (journal_magic.substr(0, image.size()) == image) return stop(JournalScan::End::torn_tail, 0, "a file header cut short");
+    if (journal_magic.substr(0, image.size()) == image || journal_magic_v1.substr(0, image.size()) == image)
+      return stop(JournalScan::End::torn_tail, 0, "a file header cut short");
     return stop(JournalScan::End::corrupt, 0, "not an upline journal (bad file header)");
   }
-  if (image.substr(0, journal_magic.size()) != journal_magic) return stop(JournalScan::End::corrupt, 0, "not an upline journal (bad file header)");
+  const std::string_view header = image.substr(0, journal_magic.size());
+  if (header == journal_magic) s.version = 2;
+  else if (header == journal_magic_v1) s.version = 1;
+  else return stop(JournalScan::End::corrupt, 0, "not an upline journal (bad file header)");
   std::uint64_t off = journal_magic.size();
   s.valid_bytes = off;
   // Where the last non-zero byte of the file is: damage followed only by zeros is a torn tail.
@@ -209,7 +241,7 @@ JournalScan scan_journal(std::string_view image, const std::function<void(const 
     }
     JournalRecord rec;
     try {
-      rec = decode_record_payload(payload);
+      rec = decode_record_payload(payload, s.version);
     } catch (const FormatError& e) {
       return stop(JournalScan::End::corrupt, off, std::string("an undecodable record (") + e.what() + ")");
     }

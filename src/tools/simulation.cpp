@@ -1,5 +1,5 @@
 // simulation.cpp — the seeded shop of `upline demo`.
-#include "upline/simulation.hpp"
+#include "tools/simulation.hpp"
 
 namespace upline {
 

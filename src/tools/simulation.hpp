@@ -1,4 +1,4 @@
-// upline/simulation.hpp — a seeded, reproducible shop: the event stream behind `upline demo`.
+// tools/simulation.hpp — a seeded, reproducible shop: the event stream behind `upline demo`.
 //
 // Everything here is integer arithmetic on a fixed PRNG (SplitMix64), so the same options give
 // the same events — and the same digest — on every platform, compiler and build type. (The
@@ -13,12 +13,6 @@
 #include <vector>
 
 namespace upline {
-
-/// The bundled four-tier plan (bronze → silver → gold → platinum), examples/plans/four-tier.json.
-std::string_view four_tier_plan_json() noexcept;
-/// Its deep variant, examples/plans/deep.json: the same tiers, shops, history and rewards, ten
-/// upline levels per tier, compression on, every tier breadth_first.
-std::string_view deep_plan_json() noexcept;
 
 /// SplitMix64: tiny, fast, and identical everywhere.
 class Rng {

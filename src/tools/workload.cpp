@@ -2,7 +2,7 @@
 //
 // The order of the draws from the Rng is part of the output: changing it changes every stream
 // (and the golden files of tests/test_workload.cpp and tests/cli/generate.cmake).
-#include "upline/workload.hpp"
+#include "tools/workload.hpp"
 
 #include <limits>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-// upline/workload.hpp — a seeded, reproducible event stream for benchmarks, peers and load tests.
+// tools/workload.hpp — a seeded, reproducible event stream for benchmarks, peers and load tests.
 //
 // Unlike Simulation (the demo's shop, which reads balances from an engine), a Workload depends on
 // nothing but its options: it can be generated once, written as JSON Lines (`upline generate`) and
@@ -35,7 +35,7 @@
 #pragma once
 
 #include "upline/event.hpp"
-#include "upline/simulation.hpp"  // Rng
+#include "tools/simulation.hpp"  // Rng
 
 #include <array>
 #include <cstdint>

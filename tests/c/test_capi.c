@@ -6,32 +6,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The record layouts are part of the ABI. */
-_Static_assert(sizeof(upl_effect) == 40, "upl_effect is 40 bytes");
+/* The record layouts are part of the ABI: fields only ever appended. */
 _Static_assert(sizeof(upl_status) == sizeof(int), "upl_status is an int");
-_Static_assert(offsetof(upl_effect, type) == 0, "type at 0");
-_Static_assert(offsetof(upl_effect, kind) == 1, "kind at 1");
-_Static_assert(offsetof(upl_effect, tier) == 2, "tier at 2");
-_Static_assert(offsetof(upl_effect, from) == 3, "from at 3");
-_Static_assert(offsetof(upl_effect, level) == 4, "level at 4");
-_Static_assert(offsetof(upl_effect, reward) == 8, "reward at 8");
+_Static_assert(sizeof(upl_effect) == 40, "upl_effect is 40 bytes");
+_Static_assert(offsetof(upl_effect, size) == 0, "size at 0");
+_Static_assert(offsetof(upl_effect, type) == 4, "type at 4");
+_Static_assert(offsetof(upl_effect, kind) == 5, "kind at 5");
+_Static_assert(offsetof(upl_effect, tier) == 6, "tier at 6");
+_Static_assert(offsetof(upl_effect, from) == 7, "from at 7");
+_Static_assert(offsetof(upl_effect, level) == 8, "level at 8");
+_Static_assert(offsetof(upl_effect, reward) == 12, "reward at 12");
 _Static_assert(offsetof(upl_effect, member) == 16, "member at 16");
 _Static_assert(offsetof(upl_effect, parent) == 24, "parent at 24");
 _Static_assert(offsetof(upl_effect, points) == 32, "points at 32");
-_Static_assert(sizeof(upl_member) == 56, "upl_member is 56 bytes");
-_Static_assert(offsetof(upl_member, id) == 0, "id at 0");
-_Static_assert(offsetof(upl_member, sponsor) == 8, "sponsor at 8");
-_Static_assert(offsetof(upl_member, balance) == 16, "balance at 16");
-_Static_assert(offsetof(upl_member, lifetime) == 24, "lifetime at 24");
-_Static_assert(offsetof(upl_member, orders) == 32, "orders at 32");
-_Static_assert(offsetof(upl_member, tier) == 40, "tier at 40");
-_Static_assert(offsetof(upl_member, status) == 44, "status at 44");
-_Static_assert(offsetof(upl_member, referrals) == 48, "referrals at 48");
-_Static_assert(offsetof(upl_member, reward_count) == 52, "reward_count at 52");
+_Static_assert(sizeof(upl_member) == 64, "upl_member is 64 bytes");
+_Static_assert(offsetof(upl_member, size) == 0, "size at 0");
+_Static_assert(offsetof(upl_member, tier) == 4, "tier at 4");
+_Static_assert(offsetof(upl_member, id) == 8, "id at 8");
+_Static_assert(offsetof(upl_member, sponsor) == 16, "sponsor at 16");
+_Static_assert(offsetof(upl_member, balance) == 24, "balance at 24");
+_Static_assert(offsetof(upl_member, lifetime) == 32, "lifetime at 32");
+_Static_assert(offsetof(upl_member, orders) == 40, "orders at 40");
+_Static_assert(offsetof(upl_member, status) == 48, "status at 48");
+_Static_assert(offsetof(upl_member, referrals) == 52, "referrals at 52");
+_Static_assert(offsetof(upl_member, reward_count) == 56, "reward_count at 56");
+_Static_assert(sizeof(upl_order) == 40, "upl_order is 40 bytes");
+_Static_assert(offsetof(upl_order, size) == 0, "size at 0");
+_Static_assert(offsetof(upl_order, member) == 8, "member at 8");
+_Static_assert(offsetof(upl_order, at) == 32, "at at 32");
 /* Pinned status values. */
 _Static_assert(UPL_OK == 0 && UPL_EINVALID_EVENT == 1 && UPL_EINVALID_PLAN == 2 && UPL_EINCOMPATIBLE_PLAN == 3, "pinned");
 _Static_assert(UPL_EMEMBER_EXISTS == 10 && UPL_EDUPLICATE_ORDER == 13 && UPL_EINSUFFICIENT_POINTS == 21 && UPL_EOVERFLOW == 22, "pinned");
-_Static_assert(sizeof(upl_order) == 32, "upl_order is 32 bytes");
 _Static_assert(UPL_EINVALID == 100 && UPL_ENOMEM == 101 && UPL_ENOTFOUND == 102 && UPL_EINTERNAL == 103, "pinned");
 
 static int passed, failed;
@@ -84,6 +89,18 @@ static void test_open_and_misuse(void) {
   CHECK(strcmp(upl_status_str(UPL_EINVALID), "invalid") == 0);
   CHECK(strcmp(upl_status_str((upl_status)9999), "unknown") == 0);
   CHECK(upl_version_number() == UPL_VERSION_NUMBER);
+  CHECK(strcmp(upl_version(), UPL_VERSION_STRING) == 0);
+}
+
+/* The last event's effects, copied into `fx` (at most 8); returns how many there are. */
+static size_t effects(upl_effect fx[8], const upl_engine *e) {
+  const size_t n = upl_engine_effect_count(e);
+  for (size_t i = 0; i < n && i < 8; ++i) {
+    const upl_effect init = UPL_EFFECT_INIT;
+    fx[i] = init;
+    CHECK_STATUS(upl_engine_effect(&fx[i], e, i), UPL_OK);
+  }
+  return n;
 }
 
 static void test_typed_flow(void) {
@@ -97,24 +114,24 @@ static void test_typed_flow(void) {
   /* 1 at the root, 2..5 under it: 5 is node 4, under 2 (node 1) at position 0. */
   CHECK_STATUS(upl_join(e, 1, 0, 1000), UPL_OK);
   for (int64_t m = 2; m <= 5; ++m) CHECK_STATUS(upl_join(e, m, 1, 1000 + m), UPL_OK);
-  size_t n = 0;
-  const upl_effect *fx = upl_engine_effects(e, &n);
-  CHECK(n == 1 && fx && fx[0].type == UPL_EFFECT_PLACED && fx[0].member == 5 && fx[0].parent == 2 && fx[0].level == 0);
+  upl_effect fx[8];
+  size_t n = effects(fx, e);
+  CHECK(n == 1 && fx[0].size == sizeof(upl_effect) && fx[0].type == UPL_EFFECT_PLACED && fx[0].member == 5 && fx[0].parent == 2 && fx[0].level == 0);
   CHECK_STATUS(upl_join(e, 6, 0, 2000), UPL_ESPONSOR_REQUIRED);
-  CHECK(upl_engine_effects(e, &n) == NULL && n == 0);
+  CHECK(upl_engine_effect_count(e) == 0);
+  CHECK_STATUS(upl_engine_effect(&fx[0], e, 0), UPL_ENOTFOUND);
   CHECK_STATUS(upl_join(e, 5, 1, 2000), UPL_EMEMBER_EXISTS);
   CHECK(strstr(upl_last_error(), "member: 5") != NULL);
 
   /* 5 buys 100.00: 5 +100.00 own, 2 +5.00 (L1), 1 +3.00 (L2). */
   CHECK_STATUS(upl_purchase(e, "o-1", 5, "main", 10000, 3000), UPL_OK);
-  fx = upl_engine_effects(e, &n);
+  n = effects(fx, e);
   CHECK(n == 4); /* own, two upline credits, and 5's reward gift-100 */
   if (n == 4) {
     CHECK(fx[0].type == UPL_EFFECT_CREDIT && fx[0].kind == UPL_KIND_OWN && fx[0].member == 5 && fx[0].points == 10000);
     CHECK(fx[1].kind == UPL_KIND_UPLINE && fx[1].member == 2 && fx[1].points == 500 && fx[1].tier == 0 && fx[1].level == 1);
     CHECK(fx[2].kind == UPL_KIND_UPLINE && fx[2].member == 1 && fx[2].points == 300 && fx[2].level == 2);
     CHECK(fx[3].type == UPL_EFFECT_REWARD && fx[3].member == 5 && strcmp(upl_reward_name(e, fx[3].reward), "gift-100") == 0);
-    CHECK(fx[0].reserved == 0);
   }
   CHECK_STATUS(upl_purchase(e, "o-1", 5, "main", 10000, 3001), UPL_EDUPLICATE_ORDER);
   CHECK_STATUS(upl_purchase(e, "o-2", 99, "main", 10000, 3001), UPL_EUNKNOWN_MEMBER);
@@ -125,7 +142,7 @@ static void test_typed_flow(void) {
 
   /* 5 buys 60.00 more: lifetime 160.00 >= 150 → promoted to silver, placed as the silver root. */
   CHECK_STATUS(upl_purchase(e, "o-3", 5, "main", 6000, 3002), UPL_OK);
-  fx = upl_engine_effects(e, &n);
+  n = effects(fx, e);
   CHECK(n == 5);
   if (n == 5) {
     CHECK(fx[3].type == UPL_EFFECT_PROMOTED && fx[3].member == 5 && fx[3].from == 0 && fx[3].tier == 1);
@@ -134,7 +151,9 @@ static void test_typed_flow(void) {
 
   upl_member m;
   memset(&m, 0x5a, sizeof m);
+  m.size = sizeof m;
   CHECK_STATUS(upl_member_get(&m, e, 5), UPL_OK);
+  CHECK(m.size == sizeof m && m.reserved == 0);
   CHECK(m.id == 5 && m.sponsor == 1 && m.tier == 1 && m.status == UPL_ACTIVE && m.balance == 16000 && m.lifetime == 16000);
   CHECK(m.orders == 2 && m.referrals == 0 && m.reward_count == 1);
   CHECK(strcmp(upl_tier_name(e, m.tier), "silver") == 0);
@@ -184,9 +203,9 @@ static void test_typed_flow(void) {
 
   /* Refund 50.00 of o-1 (A = 100.00): 5 −50.00, 2 −2.50, 1 −1.50. */
   CHECK_STATUS(upl_refund(e, "o-1", 5000, 4000), UPL_OK);
-  fx = upl_engine_effects(e, &n);
+  n = effects(fx, e);
   CHECK(n == 3 && fx[0].type == UPL_EFFECT_DEBIT && fx[0].kind == UPL_KIND_CLAWBACK && fx[0].points == 5000 && fx[1].points == 250 && fx[2].points == 150);
-  upl_order order;
+  upl_order order = UPL_ORDER_INIT;
   CHECK_STATUS(upl_order_get(&order, e, "o-1"), UPL_OK);
   CHECK(order.member == 5 && order.amount == 10000 && order.refunded == 5000 && order.at == 3000);
   CHECK_STATUS(upl_order_get(&order, e, "nope"), UPL_ENOTFOUND);
@@ -230,6 +249,53 @@ static void test_typed_flow(void) {
   char digest[65];
   CHECK_STATUS(upl_digest(digest, e), UPL_OK);
   CHECK(strlen(digest) == 64);
+  upl_engine_free(e);
+}
+
+/* Growable records: a host built against an older header (a smaller record) gets exactly its
+ * bytes written; a newer host's larger record gets what this library knows, the rest untouched;
+ * a size below the record's 0.2 size is refused. */
+static void test_record_sizes(void) {
+  upl_engine *e = NULL;
+  CHECK_STATUS(upl_engine_open_json(&e, plan, sizeof plan - 1), UPL_OK);
+  if (!e) return;
+  CHECK_STATUS(upl_join(e, 1, 0, 1000), UPL_OK);
+  CHECK_STATUS(upl_purchase(e, "o-1", 1, "main", 10000, 1001), UPL_OK);
+
+  struct newer_member { upl_member m; int64_t future; } big;
+  memset(&big, 0x5a, sizeof big);
+  big.m.size = sizeof big;
+  CHECK_STATUS(upl_member_get(&big.m, e, 1), UPL_OK);
+  CHECK(big.m.size == sizeof big && big.m.id == 1 && big.m.balance == 10000);
+  CHECK(big.future == 0x5a5a5a5a5a5a5a5aLL); /* past what the library knows: untouched */
+
+  struct newer_effect { upl_effect fx; int64_t future; } nfx;
+  memset(&nfx, 0x5a, sizeof nfx);
+  nfx.fx.size = sizeof nfx;
+  CHECK_STATUS(upl_engine_effect(&nfx.fx, e, 0), UPL_OK);
+  CHECK(nfx.fx.size == sizeof nfx && nfx.fx.type == UPL_EFFECT_CREDIT && nfx.fx.points == 10000 && nfx.future == 0x5a5a5a5a5a5a5a5aLL);
+
+  struct newer_order { upl_order o; int64_t future; } no;
+  memset(&no, 0x5a, sizeof no);
+  no.o.size = sizeof no;
+  CHECK_STATUS(upl_order_get(&no.o, e, "o-1"), UPL_OK);
+  CHECK(no.o.size == sizeof no && no.o.amount == 10000 && no.future == 0x5a5a5a5a5a5a5a5aLL);
+
+  upl_member small;
+  memset(&small, 0x5a, sizeof small);
+  small.size = 56; /* smaller than upl_member was in 0.2 */
+  CHECK_STATUS(upl_member_get(&small, e, 1), UPL_EINVALID);
+  CHECK(strstr(upl_last_error(), "out->size: 56 is smaller than 64") != NULL);
+  CHECK(small.id == 0x5a5a5a5a5a5a5a5aLL); /* nothing written */
+  small.size = 0;
+  CHECK_STATUS(upl_member_get(&small, e, 1), UPL_EINVALID);
+  upl_effect zero_fx;
+  memset(&zero_fx, 0, sizeof zero_fx);
+  CHECK_STATUS(upl_engine_effect(&zero_fx, e, 0), UPL_EINVALID);
+  upl_order zero_order;
+  memset(&zero_order, 0, sizeof zero_order);
+  CHECK_STATUS(upl_order_get(&zero_order, e, "o-1"), UPL_EINVALID);
+  CHECK_STATUS(upl_member_get(NULL, e, 1), UPL_EINVALID);
   upl_engine_free(e);
 }
 
@@ -291,6 +357,7 @@ int main(void) {
   test_typed_flow();
   test_json_door();
   test_amounts();
+  test_record_sizes();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

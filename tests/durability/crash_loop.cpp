@@ -20,7 +20,7 @@
 #include "support.hpp"
 
 #include "upline/journal.hpp"
-#include "upline/json.hpp"
+#include "upline/door.hpp"
 #include "upline/store.hpp"
 
 #include <cerrno>

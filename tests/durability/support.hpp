@@ -4,8 +4,8 @@
 #pragma once
 
 #include "upline/engine.hpp"
-#include "upline/json.hpp"
-#include "upline/simulation.hpp"
+#include "upline/door.hpp"
+#include "tools/simulation.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -72,16 +72,15 @@ class Replayer {
  public:
   explicit Replayer(std::string_view plan_json) : engine_(parse_plan(plan_json)) {}
   Code apply(std::string_view line) {
-    ParsedEvent parsed = parse_event(line);
-    if (auto* r = std::get_if<Rejection>(&parsed)) {
-      engine_.count_rejection();
-      return r->code;
-    }
     Rejection why;
-    return engine_.apply(std::get<Event>(parsed), fx_, &why) ? Code::ok : why.code;
+    return engine_.apply(reader_.read(line), fx_, &why) ? Code::ok : why.code;
   }
   const Engine& engine() const noexcept { return engine_; }
   std::string digest() const { return engine_.digest(); }
+ private:
+  EventReader reader_;
+
+ public:
 
   static Plan parse_plan(std::string_view json) {
     PlanFaults faults;
@@ -119,7 +118,7 @@ struct Stream {
 /// the future, malformed amounts, adjustments, suspensions, reactivations and a plan change.
 inline Stream make_stream(std::uint64_t members, std::uint64_t purchases, std::uint64_t seed = 42) {
   Stream s;
-  s.plan = std::string(four_tier_plan_json());
+  s.plan = std::string(*bundled_plan("four-tier"));
   Replayer shadow(s.plan);
   SimulationOptions o;
   o.members = members;

@@ -110,7 +110,7 @@ def test_apply_many_releases_the_gil(plan: dict) -> None:
 def test_engine_is_safe_to_share_between_threads(plan: dict) -> None:
     """Queries from other threads wait for a running batch instead of racing it."""
     engine = upline.Engine(plan)
-    engine.join(1)
+    engine.join(1, at=0)
     batches = [[{"type": "purchase", "order": f"t{t}-{i}", "member": 1, "shop": "main", "amount": "1.00", "at": 0} for i in range(3000)]
                for t in range(4)]
     seen: list[int] = []

@@ -31,7 +31,7 @@ def test_different_events_different_digest(plan: dict) -> None:
 
 def test_rejections_do_not_change_the_digest(plan: dict) -> None:
     engine = upline.Engine(plan)
-    engine.join(1)
+    engine.join(1, at=0)
     digest = engine.digest()
     results = engine.apply_many([{"type": "join", "member": 1, "at": 99}, {"type": "redeem", "member": 1, "points": "1", "ref": "r", "at": 99}])
     assert not any(r.ok for r in results)

@@ -13,9 +13,9 @@ import upline
 
 
 def events(engine: upline.Engine) -> str:
-    engine.join(1)
-    engine.join(2, sponsor=1)
-    engine.purchase("o", 2, "main", "12.34")
+    engine.join(1, at=1_000)
+    engine.join(2, sponsor=1, at=2_000)
+    engine.purchase("o", 2, "main", "12.34", at=3_000)
     return engine.digest()
 
 
@@ -69,10 +69,10 @@ def test_invalid_plan_names_every_fault() -> None:
 
 def test_change_plan_appends_a_tier_and_promotes(two_tier_plan: dict) -> None:
     engine = upline.Engine(two_tier_plan)
-    engine.join(1)
-    engine.join(2, sponsor=1)
-    engine.join(3, sponsor=1)
-    engine.adjust(1, "100", "ops", "seed")
+    engine.join(1, at=1)
+    engine.join(2, sponsor=1, at=2)
+    engine.join(3, sponsor=1, at=3)
+    engine.adjust(1, "100", "ops", "seed", at=4)
     assert engine.member(1).tier == "silver"
     bigger = engine.plan
     bigger["tiers"].append({"name": "gold", "width": 2, "rates": ["0.01"], "promote_at": {"lifetime_points": "50"}})
@@ -87,6 +87,7 @@ def test_change_plan_from_a_path(tmp_path: Path, plan: dict) -> None:
     changed = make_plan(shops={"main": {"ratio": "2"}})
     path = tmp_path / "changed.json"
     path.write_text(json.dumps(changed), encoding="utf-8")
-    assert engine.change_plan(path, actor="ops") == ()
-    engine.join(1)
-    assert engine.purchase("o", 1, "main", "1.00") == (upline.Credit(1, Decimal("2.00"), "own"),)
+    assert engine.change_plan(path, actor="ops", at=1_000) == ()
+    engine.join(1, at=2_000)
+    assert engine.purchase("o", 1, "main", "1.00", at=3_000) == (upline.Credit(1, Decimal("2.00"), "own"),)
+    assert engine.clock == 3_000

@@ -19,9 +19,9 @@ JOIN_ORDER = [10, 3, 7, 42, 5, 8, 1000, 2]
 @pytest.fixture
 def engine(two_tier_plan: dict) -> upline.Engine:
     e = upline.Engine(two_tier_plan)
-    e.join(10)
-    for m in JOIN_ORDER[1:]:
-        e.join(m, sponsor=10 if m != 8 else 3)
+    e.join(10, at=1)
+    for at, m in enumerate(JOIN_ORDER[1:], start=2):
+        e.join(m, sponsor=10 if m != 8 else 3, at=at)
     e.purchase("o-1", 3, "main", "100.00", at=10)
     e.purchase("o-2", 7, "main", "40.00", at=20)
     e.redeem(3, "5", "r-1", at=30)
@@ -48,8 +48,8 @@ def test_member_shape(engine: upline.Engine) -> None:
 
 
 def test_member_with_promotion_rewards_and_benefits(engine: upline.Engine) -> None:
-    engine.join(11, sponsor=3)
-    engine.join(12, sponsor=3)
+    engine.join(11, sponsor=3, at=50)
+    engine.join(12, sponsor=3, at=60)
     m = engine.member(3)
     assert m.tier == "silver" and m.rewards == ("gift-50",) and m.benefits == {"discount": "0.05"}
     assert [n.tier for n in m.nodes] == ["bronze", "silver"]
@@ -70,8 +70,8 @@ def test_census(engine: upline.Engine) -> None:
     census = engine.census()
     assert census == {"bronze": 8, "silver": 0}
     assert list(census) == ["bronze", "silver"] == list(engine.tiers)
-    engine.join(11, sponsor=3)
-    engine.join(12, sponsor=3)
+    engine.join(11, sponsor=3, at=50)
+    engine.join(12, sponsor=3, at=60)
     assert engine.census() == {"bronze": 9, "silver": 1}
 
 

@@ -12,6 +12,7 @@ from conftest import make_plan
 import upline
 
 DAY = 86_400_000
+LATER = 60_000  # a minute after the setup's events: inside the one-day refund window
 
 
 def engine() -> upline.Engine:
@@ -26,26 +27,26 @@ def engine() -> upline.Engine:
 def incompatible(e: upline.Engine) -> Any:
     plan = e.plan
     plan["tiers"][0]["width"] = 4
-    return e.change_plan(plan, actor="ops")
+    return e.change_plan(plan, actor="ops", at=LATER)
 
 
 CASES: dict[str, Callable[[upline.Engine], Any]] = {
-    "invalid_event": lambda e: e.join(0, sponsor=1),
-    "invalid_plan": lambda e: e.change_plan({"name": "x", "shops": {}, "tiers": []}, actor="ops"),
+    "invalid_event": lambda e: e.join(0, sponsor=1, at=LATER),
+    "invalid_plan": lambda e: e.change_plan({"name": "x", "shops": {}, "tiers": []}, actor="ops", at=LATER),
     "incompatible_plan": incompatible,
-    "member_exists": lambda e: e.join(2, sponsor=1),
-    "sponsor_required": lambda e: e.join(3),
-    "unknown_sponsor": lambda e: e.join(3, sponsor=99),
-    "duplicate_order": lambda e: e.purchase("o-1", 2, "main", "5.00"),
-    "unknown_member": lambda e: e.purchase("o-2", 99, "main", "5.00"),
-    "unknown_shop": lambda e: e.purchase("o-2", 2, "outlet", "5.00"),
-    "invalid_amount": lambda e: e.purchase("o-2", 2, "main", "5.001"),
-    "unknown_order": lambda e: e.refund("o-9"),
-    "refund_exceeds_order": lambda e: e.refund("o-1", "100.01"),
+    "member_exists": lambda e: e.join(2, sponsor=1, at=LATER),
+    "sponsor_required": lambda e: e.join(3, at=LATER),
+    "unknown_sponsor": lambda e: e.join(3, sponsor=99, at=LATER),
+    "duplicate_order": lambda e: e.purchase("o-1", 2, "main", "5.00", at=LATER),
+    "unknown_member": lambda e: e.purchase("o-2", 99, "main", "5.00", at=LATER),
+    "unknown_shop": lambda e: e.purchase("o-2", 2, "outlet", "5.00", at=LATER),
+    "invalid_amount": lambda e: e.purchase("o-2", 2, "main", "5.001", at=LATER),
+    "unknown_order": lambda e: e.refund("o-9", at=LATER),
+    "refund_exceeds_order": lambda e: e.refund("o-1", "100.01", at=LATER),
     "refund_window_closed": lambda e: e.refund("o-1", at=DAY + 1),
-    "duplicate_ref": lambda e: e.redeem(2, "1.00", "r-1"),
-    "insufficient_points": lambda e: e.redeem(2, "99.01", "r-2"),
-    "overflow": lambda e: e.purchase("o-2", 2, "big", "92233720368547758.07"),
+    "duplicate_ref": lambda e: e.redeem(2, "1.00", "r-1", at=LATER),
+    "insufficient_points": lambda e: e.redeem(2, "99.01", "r-2", at=LATER),
+    "overflow": lambda e: e.purchase("o-2", 2, "big", "92233720368547758.07", at=LATER),
 }
 
 
@@ -86,17 +87,28 @@ def test_rejection_raises_its_subclass_and_changes_nothing(code: str) -> None:
 def test_messages_name_the_field_value_and_rule() -> None:
     e = engine()
     with pytest.raises(upline.InvalidAmount, match=r'amount: "5\.001" has more decimals than money_scale 2'):
-        e.purchase("o-2", 2, "main", "5.001")
+        e.purchase("o-2", 2, "main", "5.001", at=LATER)
     with pytest.raises(upline.InsufficientPoints, match=r"points: 99\.01 exceeds member 2's balance 99\.00"):
-        e.redeem(2, "99.01", "r-2")
+        e.redeem(2, "99.01", "r-2", at=LATER)
     with pytest.raises(upline.InvalidEvent, match=r"member: 0 is out of range"):
-        e.join(0, sponsor=1)
+        e.join(0, sponsor=1, at=LATER)
     with pytest.raises(upline.InvalidEvent, match=r"member: 9223372036854775808 is out of range 1\.\.9223372036854775807"):
-        e.join(2**63, sponsor=1)
+        e.join(2**63, sponsor=1, at=LATER)
+    with pytest.raises(upline.InvalidEvent, match=r"sponsor: -9223372036854775809 is out of range 1\.\.9223372036854775807"):
+        e.join(3, sponsor=-(2**63) - 1, at=LATER)
+    with pytest.raises(upline.InvalidEvent, match=r"at: 9223372036854775808 is out of range 0\.\.9223372036854775807"):
+        e.suspend(2, at=2**63)
+    with pytest.raises(upline.InvalidEvent, match=r"at: -1 is out of range 0\.\.9223372036854775807"):
+        e.suspend(2, at=-1)
     with pytest.raises(upline.InvalidEvent, match=r"actor: must not be empty"):
-        e.adjust(2, "1", "", "why")
+        e.adjust(2, "1", "", "why", at=LATER)
     with pytest.raises(upline.InvalidPlan, match=r"plan: .*tiers"):
-        e.change_plan({"name": "x", "shops": {}, "tiers": []}, actor="ops")
+        e.change_plan({"name": "x", "shops": {}, "tiers": []}, actor="ops", at=LATER)
+    # A plan event's structure comes before its plan's faults (the engine's order, every door's).
+    with pytest.raises(upline.InvalidEvent, match=r"actor: must not be empty"):
+        e.change_plan({"name": "x", "shops": {}, "tiers": []}, actor="", at=LATER)
+    with pytest.raises(upline.InvalidEvent, match=r"at: -5 is out of range"):
+        e.change_plan("{ nope", actor="ops", at=-5)
 
 
 def test_dict_events_are_checked_like_replay_lines() -> None:

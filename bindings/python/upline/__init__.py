@@ -7,10 +7,11 @@ adjusted, suspended, reactivated, and the plan itself may change. Each accepted 
 give the same effects, state and :meth:`Engine.digest` on every machine::
 
     import upline
+    from datetime import datetime, timezone
     engine = upline.Engine("examples/plans/four-tier.json")
-    engine.join(1)
-    engine.join(2, sponsor=1)
-    engine.purchase("order-1", member=2, shop="main", amount="49.90")
+    engine.join(1, at=1_767_225_600_000)                      # ms since the Unix epoch…
+    engine.join(2, sponsor=1, at=datetime(2026, 1, 1, 0, 5, tzinfo=timezone.utc))  # …or an aware datetime
+    engine.purchase("order-1", member=2, shop="main", amount="49.90", at=1_767_225_900_000)
     # (Credit(member=2, points=Decimal('49.90'), kind='own'),
     #  Credit(member=1, points=Decimal('2.50'), kind='upline', tier='bronze', level=1))
 
@@ -24,10 +25,17 @@ Rules this package follows everywhere:
   raises for a rejection: it returns one :class:`Result` per event (``.code``, ``.message``,
   ``.effects``, ``.ok``) and goes on, as a replay of a recorded stream must. Either way a rejected
   event changes nothing and is counted in :attr:`Engine.rejected`.
+* **Every event has a time.** The typed calls take ``at`` as a required keyword: an ``int`` of
+  milliseconds since the Unix epoch, or a timezone-aware :class:`datetime.datetime` (converted
+  exactly, with integer arithmetic, to whole milliseconds; a sub-millisecond part is dropped). A
+  naive datetime, a ``float`` or a ``bool`` raises :class:`TypeError`. The engine applies an event
+  at ``max(clock, at)``, and refund windows are measured on those times.
 * **Amounts are exact.** Money and points are :class:`decimal.Decimal` in every answer. As input,
   an amount may be a ``Decimal``, a ``str`` (``"12.50"``) or an ``int``; a ``float`` raises
-  :class:`TypeError`, because a float is not the decimal it prints as. A value with more decimals
-  than the plan's scale is rejected (:class:`InvalidAmount`), never rounded.
+  :class:`TypeError`, because a float is not the decimal it prints as. A ``Decimal`` or an ``int``
+  reaches the engine as exact units at a scale and a ``str`` as its text, each converted once, by
+  the engine, to the plan's scale. A value with more decimals than the plan's scale is rejected
+  (:class:`InvalidAmount`), never rounded.
 * **Types are checked where Python gives them, values where the engine does.** A typed call with a
   wrong Python type (a ``str`` member id, a ``float`` amount) raises :class:`TypeError`; a value of
   the right type that breaks a rule (member id 0, a duplicate order) is a :class:`Rejected`. An
@@ -36,7 +44,8 @@ Rules this package follows everywhere:
   :class:`InvalidEvent`), except that a ``Decimal`` anywhere and an ``int`` ``amount`` or
   ``points`` become decimal strings, and a ``float`` anywhere raises :class:`TypeError`.
 * **Effects and members are values**: frozen dataclasses (:class:`Credit`, :class:`Debit`,
-  :class:`Placed`, :class:`Promoted`, :class:`Reward`, :class:`Member`, :class:`Order`).
+  :class:`Placed`, :class:`Promoted`, :class:`Reward`, :class:`Member`, :class:`Node`,
+  :class:`Order`), built once here from the flat tuples of ints and strings the core returns.
 * **Threads**: an Engine may be shared between threads; its calls are serialised.
   :meth:`Engine.apply_many` and :meth:`Engine.columns` release the GIL while they work, so other
   Python threads run meanwhile.
@@ -46,6 +55,8 @@ The compiled core is the private module ``_upline``; this package is its only su
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import json
 import os
 from dataclasses import dataclass, field, fields
@@ -93,7 +104,7 @@ __all__ = [
     "four_tier_plan",
 ]
 
-#: The library's version (the C++ core's UPLINE_VERSION_STRING).
+#: The library's version (the C++ core's upline::version, from project(upline VERSION …) in CMakeLists.txt).
 __version__: str = _upline.version
 
 #: Every rejection code the engine can answer, in the order of their numeric values.
@@ -348,21 +359,6 @@ class Reward(Effect):
     reward: str
 
 
-def _effect(d: dict[str, Any]) -> Effect:
-    t = d["type"]
-    if t == "credit":
-        return Credit(d["member"], Decimal(d["points"]), d["kind"], d.get("tier"), d.get("level"))
-    if t == "debit":
-        return Debit(d["member"], Decimal(d["points"]), d["kind"])
-    if t == "placed":
-        return Placed(d["member"], d["tier"], d["parent"], d["position"])
-    if t == "promoted":
-        return Promoted(d["member"], d["from"], d["to"])
-    if t == "reward":
-        return Reward(d["member"], d["reward"])
-    raise AssertionError(f"unknown effect type {t!r}")  # the core and this package disagree
-
-
 # ---- results and state ------------------------------------------------------------------------
 
 
@@ -436,10 +432,32 @@ class Order:
     at: int
 
 
+# ---- from the core's flat values ---------------------------------------------------------------
+
+# The core's enums by value (include/upline/effect.hpp EffectType and Kind, members.hpp Status).
+_CREDIT, _DEBIT, _PLACED, _PROMOTED, _REWARD = range(5)
+_UPLINE = 2
+_KINDS = ("", "own", "upline", "adjust", "redeem", "clawback")
+_STATUSES = ("active", "suspended")
+
+# Units become Decimals in a context of their own: exact whatever the caller's context says
+# (int64 has at most 19 digits).
+_EXACT = decimal.Context(prec=40, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
+def _units(units: int, scale: int) -> Decimal:
+    """``units`` × 10^-scale, exactly, printed with ``scale`` decimals (1000, 2 → Decimal('10.00'))."""
+    return Decimal(units).scaleb(-scale, _EXACT)
+
+
 # ---- input conversion -------------------------------------------------------------------------
 
 Amount = Union[Decimal, str, int]
+Time = Union[int, datetime.datetime]
 PlanSource = Union[Mapping[str, Any], str, "os.PathLike[str]"]
+
+_INT64_MIN = -(1 << 63)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def _decimal_text(d: Decimal) -> str:
@@ -447,24 +465,61 @@ def _decimal_text(d: Decimal) -> str:
     return format(d, "f") if d.is_finite() else str(d)
 
 
-def _amount(value: object, name: str) -> str:
+def _check_amount(value: object, name: str) -> None:
     if isinstance(value, bool):
         raise TypeError(f"{name}: expected a decimal.Decimal, str or int, got bool")
     if isinstance(value, float):
         raise TypeError(f"{name}: floats are not exact; pass a decimal.Decimal, a str or an int (got {value!r})")
-    if isinstance(value, Decimal):
-        return _decimal_text(value)
-    if isinstance(value, int):
-        return str(value)
+    if not isinstance(value, (Decimal, int, str)):
+        raise TypeError(f"{name}: expected a decimal.Decimal, str or int, got {type(value).__name__}")
+
+
+def _amount(value: object, name: str) -> str | tuple[int, int]:
+    """An amount for the core as the caller has it: exact ``(units, scale)`` for a Decimal or an
+    int that fits (scale 0..18, units in int64), else its plain text for the engine to judge (too
+    many decimals, out of range, not a number); a str as it is."""
+    _check_amount(value, name)
     if isinstance(value, str):
         return value
-    raise TypeError(f"{name}: expected a decimal.Decimal, str or int, got {type(value).__name__}")
+    if isinstance(value, int):
+        return (value, 0) if _INT64_MIN <= value <= _INT64_MAX else str(value)
+    assert isinstance(value, Decimal)
+    if not value.is_finite():
+        return str(value)
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent > 0:  # 1E+1: into scale 0, when it fits
+        if len(digits) + exponent > 19:
+            return _decimal_text(value)
+        units, scale = int(Decimal((sign, digits, 0))) * 10**exponent, 0
+    elif exponent >= -18:
+        units, scale = int(Decimal((sign, digits, 0))), -exponent
+    else:
+        return _decimal_text(value)
+    return (units, scale) if _INT64_MIN <= units <= _INT64_MAX else _decimal_text(value)
 
 
-def _text(value: object, name: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
-    return value
+def _amount_text(value: object, name: str) -> str:
+    """An amount of a dict event as the decimal text its JSON line carries."""
+    _check_amount(value, name)
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    return str(value)
+
+
+def _at(value: object) -> int:
+    """``at`` as integer milliseconds since the Unix epoch: an int as it is (the engine checks its
+    range), an aware datetime converted exactly (integer arithmetic; a sub-millisecond part is
+    dropped, toward the past)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, datetime.datetime):
+        if value.utcoffset() is None:
+            raise TypeError(f"at: {value.isoformat()} is a naive datetime; give it a timezone "
+                            "(e.g. tzinfo=datetime.timezone.utc) or pass milliseconds since the Unix epoch as an int")
+        delta = value - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+    raise TypeError(f"at: expected an int (milliseconds since the Unix epoch) or an aware datetime.datetime, got {type(value).__name__}")
 
 
 def _jsonable(value: object, path: str) -> Any:
@@ -508,12 +563,12 @@ def _event_text(event: object, where: str = "event") -> str:
         for key in ("amount", "points"):
             v = d.get(key)
             if isinstance(v, (int, Decimal, float)) and not isinstance(v, bool):
-                d[key] = _amount(v, f"{where}.{key}")
+                d[key] = _amount_text(v, f"{where}.{key}")
         return json.dumps(_jsonable(d, where), ensure_ascii=False)
     raise TypeError(f"{where}: expected a dict or JSON text, got {type(event).__name__}")
 
 
-def _tier_index(tiers: list[str], tier: str | int) -> int:
+def _tier_index(tiers: tuple[str, ...], tier: str | int) -> int:
     if isinstance(tier, bool) or not isinstance(tier, (str, int)):
         raise TypeError(f"tier: expected a tier name or index, got {type(tier).__name__}")
     if isinstance(tier, str):
@@ -535,16 +590,22 @@ def _member_id(member: object) -> int | None:
 
 # ---- the engine -------------------------------------------------------------------------------
 
+_COLUMNS = ("id", "sponsor", "tier", "status", "balance", "lifetime", "orders")
+
 
 class Engine:
     """The state machine: a plan plus the events applied so far.
 
     ``plan`` is a dict (Decimals allowed, floats refused), JSON text, or the path of a JSON file
     (``str`` or :class:`os.PathLike`). An invalid plan raises :class:`InvalidPlan` naming every
-    fault. See the module docstring for the rules on rejections, amounts and threads.
+    fault. See the module docstring for the rules on rejections, time, amounts and threads.
     """
 
-    __slots__ = ("_core",)
+    # _tiers and _rewards cache the core's names for the indices its answers carry: tier names are
+    # only ever appended (a plan change may add tiers, never rename one) and reward ids are interned
+    # for good, so a cached name never goes stale; an index beyond the cache refreshes it. The
+    # scales never change (a plan that changes them is incompatible).
+    __slots__ = ("_core", "_tiers", "_rewards", "_money_scale", "_points_scale")
 
     def __init__(self, plan: PlanSource) -> None:
         text = _plan_text(plan)
@@ -554,60 +615,94 @@ class Engine:
             message = str(e)
             prefix = "invalid_plan: "
             raise InvalidPlan("invalid_plan", message[len(prefix):] if message.startswith(prefix) else message) from None
+        self._tiers: tuple[str, ...] = self._core.tier_names
+        self._rewards: tuple[str, ...] = self._core.reward_names
+        self._money_scale: int = self._core.money_scale
+        self._points_scale: int = self._core.points_scale
 
     def __repr__(self) -> str:
         c = self._core
         return f"<upline.Engine plan={c.plan_name!r} members={c.member_count} applied={c.applied} rejected={c.rejected}>"
 
-    # ---- events -------------------------------------------------------------------------------
+    # ---- names and values from the core's flat answers -----------------------------------------
 
-    @staticmethod
-    def _effects(answer: tuple[str, str, list[dict[str, Any]]]) -> tuple[Effect, ...]:
+    def _tier(self, index: int) -> str:
+        if index >= len(self._tiers):
+            self._tiers = self._core.tier_names
+        return self._tiers[index]
+
+    def _reward(self, index: int) -> str:
+        if index >= len(self._rewards):
+            self._rewards = self._core.reward_names
+        return self._rewards[index]
+
+    def _effect(self, flat: tuple[int, ...]) -> Effect:
+        kind_of, member, points, kind, tier, level, parent, reward, from_tier = flat
+        if kind_of == _CREDIT:
+            if kind == _UPLINE:
+                return Credit(member, _units(points, self._points_scale), "upline", self._tier(tier), level)
+            return Credit(member, _units(points, self._points_scale), _KINDS[kind])  # type: ignore[arg-type]
+        if kind_of == _DEBIT:
+            return Debit(member, _units(points, self._points_scale), _KINDS[kind])  # type: ignore[arg-type]
+        if kind_of == _PLACED:
+            return Placed(member, self._tier(tier), parent or None, level)
+        if kind_of == _PROMOTED:
+            return Promoted(member, self._tier(from_tier), self._tier(tier))
+        if kind_of == _REWARD:
+            return Reward(member, self._reward(reward))
+        raise AssertionError(f"unknown effect type {kind_of}")  # the core and this package disagree
+
+    def _effects(self, answer: tuple[str, str, tuple[tuple[int, ...], ...]]) -> tuple[Effect, ...]:
         code, message, effects = answer
         if code != "ok":
             raise Rejected.for_code(code, message)
-        return tuple(_effect(d) for d in effects)
+        return tuple(map(self._effect, effects))
 
-    def join(self, member: int, sponsor: int | None = None, at: int = 0) -> tuple[Effect, ...]:
+    # ---- events -------------------------------------------------------------------------------
+
+    def join(self, member: int, sponsor: int | None = None, *, at: Time) -> tuple[Effect, ...]:
         """``member`` joins under ``sponsor`` (None only for the very first member) at time ``at``
-        (ms since the epoch). Returns the effects: its placement, then promotions and rewards."""
-        return self._effects(self._core.join(member, sponsor, at))
+        (ms since the epoch, or an aware datetime). Returns the effects: its placement, then
+        promotions and rewards."""
+        return self._effects(self._core.join(member, sponsor, _at(at)))
 
-    def purchase(self, order: str, member: int, shop: str, amount: Amount, at: int = 0) -> tuple[Effect, ...]:
-        """``member`` buys for ``amount`` (money, > 0) in ``shop``; ``order`` is unique forever.
-        Returns the credits (own, then upline per tier and level), then promotions and rewards."""
-        return self._effects(self._core.purchase(_text(order, "order"), member, _text(shop, "shop"), _amount(amount, "amount"), at))
+    def purchase(self, order: str, member: int, shop: str, amount: Amount, *, at: Time) -> tuple[Effect, ...]:
+        """``member`` buys for ``amount`` (money, > 0) in ``shop`` at ``at``; ``order`` is unique
+        forever. Returns the credits (own, then upline per tier and level), then promotions and
+        rewards."""
+        return self._effects(self._core.purchase(order, member, shop, _amount(amount, "amount"), _at(at)))
 
-    def refund(self, order: str, amount: Amount | None = None, at: int = 0) -> tuple[Effect, ...]:
-        """Refunds ``amount`` of ``order`` (None: the rest). Returns the clawback debits."""
-        return self._effects(self._core.refund(_text(order, "order"), None if amount is None else _amount(amount, "amount"), at))
+    def refund(self, order: str, amount: Amount | None = None, *, at: Time) -> tuple[Effect, ...]:
+        """Refunds ``amount`` of ``order`` (None: the rest) at ``at``, which the plan's refund window
+        is measured against. Returns the clawback debits."""
+        return self._effects(self._core.refund(order, None if amount is None else _amount(amount, "amount"), _at(at)))
 
-    def redeem(self, member: int, points: Amount, ref: str, at: int = 0) -> tuple[Effect, ...]:
-        """``member`` spends ``points`` (> 0, at most its balance); ``ref`` is unique forever."""
-        return self._effects(self._core.redeem(member, _amount(points, "points"), _text(ref, "ref"), at))
+    def redeem(self, member: int, points: Amount, ref: str, *, at: Time) -> tuple[Effect, ...]:
+        """``member`` spends ``points`` (> 0, at most its balance) at ``at``; ``ref`` is unique forever."""
+        return self._effects(self._core.redeem(member, _amount(points, "points"), ref, _at(at)))
 
-    def adjust(self, member: int, points: Amount, actor: str, reason: str, at: int = 0) -> tuple[Effect, ...]:
-        """Adds signed, non-zero ``points`` to ``member``'s balance and lifetime (an audited manual
-        correction by ``actor`` for ``reason``). A positive adjustment may promote and reward."""
-        return self._effects(self._core.adjust(member, _amount(points, "points"), _text(actor, "actor"), _text(reason, "reason"), at))
+    def adjust(self, member: int, points: Amount, actor: str, reason: str, *, at: Time) -> tuple[Effect, ...]:
+        """Adds signed, non-zero ``points`` to ``member``'s balance and lifetime at ``at`` (an audited
+        manual correction by ``actor`` for ``reason``). A positive adjustment may promote and reward."""
+        return self._effects(self._core.adjust(member, _amount(points, "points"), actor, reason, _at(at)))
 
-    def suspend(self, member: int, at: int = 0) -> tuple[Effect, ...]:
-        """Suspends ``member``: it earns nothing and is not promoted until reactivated."""
-        return self._effects(self._core.suspend(member, at))
+    def suspend(self, member: int, *, at: Time) -> tuple[Effect, ...]:
+        """Suspends ``member`` at ``at``: it earns nothing and is not promoted until reactivated."""
+        return self._effects(self._core.suspend(member, _at(at)))
 
-    def reactivate(self, member: int, at: int = 0) -> tuple[Effect, ...]:
-        """Reactivates ``member``; promotions and rewards it qualifies for follow at once."""
-        return self._effects(self._core.reactivate(member, at))
+    def reactivate(self, member: int, *, at: Time) -> tuple[Effect, ...]:
+        """Reactivates ``member`` at ``at``; promotions and rewards it qualifies for follow at once."""
+        return self._effects(self._core.reactivate(member, _at(at)))
 
-    def change_plan(self, plan: PlanSource, actor: str, at: int = 0) -> tuple[Effect, ...]:
-        """Puts ``plan`` (dict, JSON text or path) in force from now on. Raises :class:`InvalidPlan`
+    def change_plan(self, plan: PlanSource, actor: str, *, at: Time) -> tuple[Effect, ...]:
+        """Puts ``plan`` (dict, JSON text or path) in force from ``at`` on. Raises :class:`InvalidPlan`
         or :class:`IncompatiblePlan`; returns the promotions and rewards the new plan causes."""
-        return self._effects(self._core.change_plan(_plan_text(plan), _text(actor, "actor"), at))
+        return self._effects(self._core.change_plan(_plan_text(plan), actor, _at(at)))
 
     def apply(self, event: Mapping[str, Any] | str) -> tuple[Effect, ...]:
         """Applies one event given as a dict (or JSON text) with ``"type"`` and the specification's
         fields, e.g. ``{"type": "purchase", "order": "o-1", "member": 7, "shop": "main",
-        "amount": "10.00", "at": 0}``. Returns the effects or raises :class:`Rejected`."""
+        "amount": "10.00", "at": 1767225600000}``. Returns the effects or raises :class:`Rejected`."""
         return self._effects(self._core.apply_json(_event_text(event)))
 
     def apply_many(self, events: Iterable[Mapping[str, Any] | str]) -> list[Result]:
@@ -621,40 +716,44 @@ class Engine:
         if isinstance(events, (str, bytes, Mapping)):
             raise TypeError("events: expected an iterable of events, got a single " + type(events).__name__)
         texts = [_event_text(e, f"events[{i}]") for i, e in enumerate(events)]
-        return [Result(code, message, tuple(_effect(d) for d in effects)) for code, message, effects in self._core.apply_many(texts)]
+        effect = self._effect
+        return [Result(code, message, tuple(map(effect, effects))) for code, message, effects in self._core.apply_many(texts)]
 
     # ---- queries ------------------------------------------------------------------------------
 
     def member(self, member: int) -> Member | None:
         """A copy of ``member``'s state, or None if no such member."""
         m = _member_id(member)
-        d = self._core.member(m) if m is not None else None
-        if d is None:
+        flat = self._core.member(m) if m is not None else None
+        if flat is None:
             return None
+        mid, sponsor, tier, status, balance, lifetime, orders, referrals, nodes, rewards, benefits = flat
         return Member(
-            id=d["id"],
-            sponsor=d["sponsor"],
-            tier=d["tier"],
-            status=d["status"],
-            balance=Decimal(d["balance"]),
-            lifetime=Decimal(d["lifetime"]),
-            orders=d["orders"],
-            referrals=d["referrals"],
-            nodes=tuple(Node(n["tier"], n["parent"], n["position"]) for n in d["nodes"]),
-            rewards=tuple(d["rewards"]),
-            benefits=d["benefits"],
+            id=mid,
+            sponsor=sponsor or None,
+            tier=self._tier(tier),
+            status=_STATUSES[status],  # type: ignore[arg-type]
+            balance=_units(balance, self._points_scale),
+            lifetime=_units(lifetime, self._points_scale),
+            orders=orders,
+            referrals=referrals,
+            nodes=tuple(Node(self._tier(t), nodes[2 * t] or None, nodes[2 * t + 1]) for t in range(len(nodes) // 2)),
+            rewards=tuple(map(self._reward, rewards)),
+            benefits=dict(benefits),
         )
 
     def order(self, order: str) -> Order | None:
         """The accepted order with this id, or None."""
-        d = self._core.order(_text(order, "order"))
-        if d is None:
+        flat = self._core.order(order)
+        if flat is None:
             return None
-        return Order(d["id"], d["member"], d["shop"], Decimal(d["amount"]), Decimal(d["refunded"]), d["at"])
+        oid, member, shop, amount, refunded, at = flat
+        return Order(oid, member, shop, _units(amount, self._money_scale), _units(refunded, self._money_scale), at)
 
     def census(self) -> dict[str, int]:
         """Members per current tier, ``{tier name: count}``, lowest tier first (every tier listed)."""
-        return self._core.census()
+        counts = self._core.census()
+        return {self._tier(t): n for t, n in enumerate(counts)}
 
     def digest(self) -> str:
         """SHA-256 of the canonical state as 64 hex digits: equal states, equal digests."""
@@ -675,8 +774,13 @@ class Engine:
         ``id``, ``sponsor`` (0 for none), ``balance`` and ``lifetime`` (int64 *units* at
         :attr:`points_scale`: divide by ``10**points_scale`` for points), ``orders`` (int64),
         ``tier`` (uint8 index into :attr:`tiers`), ``status`` (uint8: 0 active, 1 suspended).
+        Needs NumPy (the ``upline[columns]`` extra); nothing else in the package does.
         """
-        return self._core.columns()
+        try:
+            import numpy  # noqa: F401  (the core makes NumPy arrays; say so plainly when it is missing)
+        except ImportError as e:
+            raise ImportError("Engine.columns() needs NumPy: install numpy (or upline[columns])") from e
+        return dict(zip(_COLUMNS, self._core.columns()))
 
     def upline(self, member: int, tier: str | int = 0, max_levels: int | None = None) -> list[int]:
         """The ancestors of ``member`` in ``tier``'s matrix (name or index), nearest first, at most
@@ -706,17 +810,18 @@ class Engine:
     @property
     def tiers(self) -> tuple[str, ...]:
         """Tier names, lowest first."""
-        return tuple(self._core.tier_names)
+        self._tiers = self._core.tier_names
+        return self._tiers
 
     @property
     def money_scale(self) -> int:
         """Decimals of money amounts."""
-        return self._core.money_scale
+        return self._money_scale
 
     @property
     def points_scale(self) -> int:
         """Decimals of points."""
-        return self._core.points_scale
+        return self._points_scale
 
     @property
     def clock(self) -> int:
@@ -747,4 +852,4 @@ class Engine:
 def four_tier_plan() -> dict[str, Any]:
     """The bundled four-tier plan (bronze → silver → gold → platinum) as a fresh dict, ready to be
     used as is or modified."""
-    return json.loads(_upline.four_tier_plan_json())
+    return json.loads(_upline.bundled_plan("four-tier"))

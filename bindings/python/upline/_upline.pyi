@@ -1,26 +1,39 @@
-"""Type stubs of the private compiled module ``_upline`` (upline::Engine over plain Python values).
+"""Type stubs of the private compiled module ``_upline`` (upline::Engine over flat Python values).
 
 Every event call answers ``(code, message, effects)``: ``code`` is ``"ok"`` or a rejection code,
-``message`` explains a rejection (empty when accepted), ``effects`` is a list of dicts with the
-specification's §9 keys and points as decimal strings. Nothing here raises for a rejected event.
+``message`` explains a rejection (empty when accepted), ``effects`` is a tuple of flat int tuples
+``(type, member, points, kind, tier, level_or_position, parent, reward, from)`` — the fields of
+upline::Effect: ``type`` 0 credit, 1 debit, 2 placed, 3 promoted, 4 reward; ``kind`` 0 none, 1 own,
+2 upline, 3 adjust, 4 redeem, 5 clawback; ``tier``/``from`` index :attr:`Engine.tier_names`,
+``reward`` indexes :attr:`Engine.reward_names`; ``points`` are units at ``points_scale``;
+``parent`` 0 is none. An amount goes in as decimal text (``str``) or exact ``(units, scale)``
+(scale 0..18). ``at`` is an int of milliseconds since the Unix epoch. Nothing here raises for a
+rejected event; wrong Python types raise TypeError.
 """
 
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Union
 
 import numpy as np
 import numpy.typing as npt
 
-#: The C++ library's version string.
+#: The C++ library's version string (upline::version).
 version: str
 
-EffectDict = dict[str, Any]
-Answer = tuple[str, str, list[EffectDict]]
+AmountIn = Union[str, tuple[int, int]]
+#: (type, member, points, kind, tier, level_or_position, parent, reward, from)
+FlatEffect = tuple[int, int, int, int, int, int, int, int, int]
+Answer = tuple[str, str, tuple[FlatEffect, ...]]
+#: (id, sponsor (0: none), tier index, status (0 active, 1 suspended), balance units, lifetime units,
+#: orders, referrals, nodes (parent, position) flat per tier from 0, reward indices, benefits pairs)
+FlatMember = tuple[int, int, int, int, int, int, int, int, tuple[int, ...], tuple[int, ...], tuple[tuple[str, str], ...]]
+#: (id, member, shop, amount units, refunded units, at)
+FlatOrder = tuple[str, int, str, int, int, int]
 
-def codes() -> list[str]:
+def codes() -> tuple[str, ...]:
     """Every rejection code the engine can answer, in numeric order ("ok" excluded)."""
 
-def four_tier_plan_json() -> str:
-    """The bundled four-tier plan (examples/plans/four-tier.json) as JSON text."""
+def bundled_plan(name: str) -> str | None:
+    """A plan bundled with the library ("four-tier", "deep") as JSON text, or None."""
 
 class Engine:
     """upline::Engine built from plan JSON text; ValueError "invalid_plan: …" names every fault.
@@ -31,31 +44,31 @@ class Engine:
     def __init__(self, plan_json: str) -> None: ...
     def apply_json(self, event_json: str) -> Answer:
         """Applies one event given as JSON text (the specification's fields plus "type")."""
-    def join(self, member: int, sponsor: int | None = None, at: int = 0) -> Answer:
+    def join(self, member: int, sponsor: int | None, at: int) -> Answer:
         """A join event."""
-    def purchase(self, order: str, member: int, shop: str, amount: str, at: int = 0) -> Answer:
-        """A purchase; ``amount`` is a decimal string."""
-    def refund(self, order: str, amount: str | None = None, at: int = 0) -> Answer:
-        """A refund; ``amount`` is a decimal string, or None for the rest of the order."""
-    def redeem(self, member: int, points: str, ref: str, at: int = 0) -> Answer:
-        """A redemption; ``points`` is a decimal string."""
-    def adjust(self, member: int, points: str, actor: str, reason: str, at: int = 0) -> Answer:
-        """A signed manual adjustment; ``points`` is a decimal string."""
-    def suspend(self, member: int, at: int = 0) -> Answer:
+    def purchase(self, order: str, member: int, shop: str, amount: AmountIn, at: int) -> Answer:
+        """A purchase."""
+    def refund(self, order: str, amount: AmountIn | None, at: int) -> Answer:
+        """A refund; ``amount`` None refunds the rest of the order."""
+    def redeem(self, member: int, points: AmountIn, ref: str, at: int) -> Answer:
+        """A redemption."""
+    def adjust(self, member: int, points: AmountIn, actor: str, reason: str, at: int) -> Answer:
+        """A signed manual adjustment."""
+    def suspend(self, member: int, at: int) -> Answer:
         """Suspends a member."""
-    def reactivate(self, member: int, at: int = 0) -> Answer:
+    def reactivate(self, member: int, at: int) -> Answer:
         """Reactivates a member."""
-    def change_plan(self, plan_json: str, actor: str, at: int = 0) -> Answer:
+    def change_plan(self, plan_json: str, actor: str, at: int) -> Answer:
         """A plan event: the new plan as JSON text."""
-    def apply_many(self, events: Iterable[str | Mapping[str, Any]]) -> list[Answer]:
-        """Applies events (JSON text, or dicts serialised with json.dumps) in order with the GIL
-        released; one answer per event, a rejection does not stop the batch."""
-    def member(self, member: int) -> dict[str, Any] | None:
-        """A member's state as a dict (decimals as strings), or None if unknown."""
-    def order(self, order: str) -> dict[str, Any] | None:
-        """An accepted order as a dict (amounts as strings), or None if unknown."""
-    def census(self) -> dict[str, int]:
-        """Members per tier by current tier, lowest tier first."""
+    def apply_many(self, events: Iterable[str]) -> list[Answer]:
+        """Applies events (JSON text) in order with the GIL released; one answer per event, a
+        rejection does not stop the batch."""
+    def member(self, member: int) -> FlatMember | None:
+        """A member's state, or None if unknown."""
+    def order(self, order: str) -> FlatOrder | None:
+        """An accepted order, or None if unknown."""
+    def census(self) -> tuple[int, ...]:
+        """Members per tier by current tier, indexed like tier_names."""
     def digest(self) -> str:
         """SHA-256 of the canonical state, 64 hex digits."""
     def dump_json(self) -> str:
@@ -66,9 +79,19 @@ class Engine:
         """Ancestor ids of ``member`` in tier index ``tier``'s matrix, nearest first."""
     def below(self, member: int, tier: int) -> int | None:
         """Members below ``member`` in tier index ``tier``'s matrix, or None without a node there."""
-    def columns(self) -> dict[str, npt.NDArray[np.int64] | npt.NDArray[np.uint8]]:
-        """Member fields as NumPy arrays in join order: id, sponsor, balance, lifetime, orders
-        (int64; amounts in units of points_scale), tier, status (uint8)."""
+    def columns(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.uint8],
+        npt.NDArray[np.uint8],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+    ]:
+        """Member fields as NumPy arrays in join order: (id, sponsor, tier, status, balance,
+        lifetime, orders); amounts in units of points_scale."""
     @property
     def clock(self) -> int: ...
     @property
@@ -84,6 +107,8 @@ class Engine:
     @property
     def points_scale(self) -> int: ...
     @property
-    def tier_names(self) -> list[str]: ...
+    def tier_names(self) -> tuple[str, ...]: ...
+    @property
+    def reward_names(self) -> tuple[str, ...]: ...
     @property
     def plan_name(self) -> str: ...

@@ -1,0 +1,124 @@
+// main.cpp — the `upline` command: dispatch, help, and one style for every usage error.
+#include "cli.hpp"
+
+#include "upline/store.hpp"
+#include "upline/version.hpp"
+
+#include <cstdio>
+#include <functional>
+#include <map>
+
+namespace {
+
+using namespace upline::cli;
+
+const char* const usage =
+    "usage: upline <command> [options]\n"
+    "\n"
+    "Deterministic compensation engine for tiered-matrix loyalty plans.\n"
+    "\n"
+    "commands:\n"
+    "  replay      apply a plan and an event stream; write the state (and effects)\n"
+    "  check-plan  validate a plan and print a summary, or every fault found\n"
+    "  demo        run a seeded shop simulation on the bundled four-tier plan\n"
+    "  generate    write a seeded workload as JSON Lines that replay reads\n"
+    "\n"
+    "durable data directories:\n"
+    "  apply       create or open DIR, append events durably, acknowledge each\n"
+    "  status      last sequence number, digest, members, snapshot in use\n"
+    "  dump        the state as of a sequence number or a time (SPEC §10 format)\n"
+    "  verify      check every record and snapshot, replay from scratch, compare digests\n"
+    "  export      the journal as JSON Lines\n"
+    "  snapshot    write a snapshot now\n"
+    "\n"
+    "Plans are a file, or a bundled plan by name: four-tier, deep.\n"
+    "Run 'upline <command> --help' for a command's options.\n";
+
+// Help: our usage line, the description, then CLI11's list of options.
+class Help : public CLI::Formatter {
+ public:
+  std::string make_description(const CLI::App*) const override { return {}; }
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    const std::string u = usage_of(app);
+    if (u.empty()) return CLI::Formatter::make_usage(app, std::move(name));
+    return "usage: " + u + "\n\n" + app->get_description() + "\n";
+  }
+};
+
+// A CLI11 parse error in our words.
+std::string explain(const CLI::ParseError& e) {
+  const std::string what = e.what();
+  const auto colon = what.find(':');
+  switch (e.get_exit_code()) {
+    case static_cast<int>(CLI::ExitCodes::ArgumentMismatch): return what.substr(0, colon) + " needs a value";
+    case static_cast<int>(CLI::ExitCodes::ConversionError): return "a value that is not valid (" + what.substr(what.find(':') + 2) + ")";
+    default: return what;  // ValidationError and RequiredError carry our validators' and option names' words
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(usage, stderr);
+    return exit_usage;
+  }
+  const std::string first = argv[1];
+  if (first == "--help" || first == "-h" || first == "help") {
+    std::fputs(usage, stdout);
+    return exit_ok;
+  }
+  if (first == "--version") {
+    std::printf("upline %s\n", UPL_VERSION_STRING);
+    return exit_ok;
+  }
+
+  CLI::App app{"Deterministic compensation engine for tiered-matrix loyalty plans.", "upline"};
+  app.formatter(std::make_shared<Help>());
+  app.require_subcommand(1);
+  add_replay(app);
+  add_check_plan(app);
+  add_demo(app);
+  add_generate(app);
+  add_data_commands(app);
+  CLI::App* command = nullptr;
+  for (CLI::App* sub : app.get_subcommands({})) {
+    sub->allow_extras();  // reported below in our words
+    if (sub->get_name() == first) command = sub;
+  }
+  if (!command) {
+    std::fprintf(stderr, "upline: unknown command \"%s\"\n\n%s", first.c_str(), usage);
+    return exit_usage;
+  }
+  const std::string name = "upline " + command->get_name();
+  // A usage error: the message, then the command's usage line.
+  auto usage_error = [&](const std::string& message) {
+    std::fprintf(stderr, "%s: %s\nusage: %s\n('%s --help' lists every option)\n", name.c_str(), message.c_str(), usage_of(command).c_str(), name.c_str());
+    return exit_usage;
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(command->help().c_str(), stdout);
+    return exit_ok;
+  } catch (const CLI::ParseError& e) {
+    return usage_error(explain(e));
+  }
+  if (const std::vector<std::string> extras = command->remaining(); !extras.empty()) {
+    const std::string& extra = extras.front();
+    return usage_error((extra.rfind('-', 0) == 0 ? "unknown option \"" : "unexpected argument \"") + extra + "\"");
+  }
+  try {
+    return run_body(command);
+  } catch (const Failure& f) {
+    if (f.bare()) std::fprintf(stderr, "%s\n", f.what());
+    else std::fprintf(stderr, "%s: %s\n", name.c_str(), f.what());
+    return f.code();
+  } catch (const upline::StoreError& e) {
+    std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
+    return e.kind() == upline::StoreError::Kind::usage ? exit_usage : exit_invalid;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: internal error: %s\n", name.c_str(), e.what());
+    return exit_internal;
+  }
+}
