@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <vector>
 
 namespace upline {
 
@@ -43,5 +44,75 @@ inline std::optional<std::int64_t> accrue(const Plan& plan, const Shop& shop, st
   if (amount < shop.min_basket.units) return 0;
   return purchase_points(amount, shop.ratio, plan.history_multiplier(earlier_orders), plan.tiers[tier].accrual, plan.money_scale, plan.points_scale);
 }
+
+/// accrue() through a table made when a plan is put in force: for every (shop, history band,
+/// tier) the factor ratio × history × accrual × 10^points_scale / 10^money_scale as a fraction in
+/// lowest terms. P is then round(amount × num / den), the same exact value rounded the same way —
+/// one 64×64-bit multiplication, and a division only when den > 1 (1 for the usual ratios of 1).
+/// A combination whose terms do not fit 64 bits, or a plan too large for a table, takes accrue().
+class AccrualTable {
+ public:
+  void build(const Plan& plan) {
+    bands_ = plan.history.empty() ? 1 : plan.history.size();
+    tiers_ = plan.tiers.size();
+    const std::size_t entries = plan.shops.size() * bands_ * tiers_;
+    factors_.clear();
+    if (entries > max_entries) return;
+    factors_.resize(entries);
+    const u128 den_full = static_cast<u128>(pow10(plan.money_scale)) * static_cast<u128>(Rate::one * Rate::one) * Rate::one;
+    for (std::size_t s = 0; s < plan.shops.size(); ++s)
+      for (std::size_t b = 0; b < bands_; ++b)
+        for (std::size_t t = 0; t < tiers_; ++t) {
+          const Rate history = plan.history.empty() ? Rate{Rate::one} : plan.history[b].multiplier;
+          // <= 10^9 × 10^9 × 10^9 × 10^6 < 2^113: exact in 128 bits.
+          const u128 num_full = static_cast<u128>(plan.shops[s].ratio.micros) * static_cast<u128>(history.micros) *
+                                static_cast<u128>(plan.tiers[t].accrual.micros) * static_cast<u128>(pow10(plan.points_scale));
+          Factor& f = factors_[(s * bands_ + b) * tiers_ + t];
+          const u128 g = num_full == 0 ? den_full : gcd(num_full, den_full);
+          const u128 num = num_full / g, den = den_full / g;
+          f.usable = (num >> 64) == 0 && (den >> 64) == 0;
+          f.num = static_cast<std::uint64_t>(num);
+          f.den = static_cast<std::uint64_t>(den);
+        }
+  }
+
+  /// P for `amount` (> 0) money units bought in the plan's shop number `shop_index`: the same as
+  /// accrue(), nullopt when P leaves int64.
+  std::optional<std::int64_t> points(const Plan& plan, std::size_t shop_index, std::uint64_t earlier_orders, std::uint32_t tier,
+                                     std::int64_t amount) const {
+    const Shop& shop = plan.shops[shop_index];
+    if (amount < shop.min_basket.units) return 0;
+    if (!factors_.empty()) {
+      const Factor& f = factors_[(shop_index * bands_ + plan.history_band(earlier_orders)) * tiers_ + tier];
+      if (f.usable) {
+        const u128 product = static_cast<u128>(amount) * f.num;  // < 2^127
+        u128 q;
+        if (f.den == 1) q = product;
+        else if ((product >> 64) == 0) q = round_half_even_u64(static_cast<std::uint64_t>(product), f.den);
+        else q = round_half_even_u(product, f.den);
+        if (q > static_cast<u128>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+        return static_cast<std::int64_t>(q);
+      }
+    }
+    return accrue(plan, shop, earlier_orders, tier, amount);
+  }
+
+ private:
+  static constexpr std::size_t max_entries = std::size_t{1} << 16;
+  struct Factor {
+    std::uint64_t num = 0, den = 1;
+    bool usable = false;
+  };
+  static u128 gcd(u128 a, u128 b) noexcept {
+    while (b != 0) {
+      const u128 r = a % b;
+      a = b;
+      b = r;
+    }
+    return a;
+  }
+  std::vector<Factor> factors_;
+  std::size_t bands_ = 1, tiers_ = 0;
+};
 
 }  // namespace upline

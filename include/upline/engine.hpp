@@ -74,10 +74,10 @@ class Engine {
   explicit Engine(Plan plan) {
     PlanFaults f = plan.validate();
     if (!f.ok()) throw std::invalid_argument("invalid_plan: " + f.message());
-    s_.install(std::make_shared<const Plan>(std::move(plan)));
+    install(std::make_shared<const Plan>(std::move(plan)));
   }
   /// An engine over a state read back from bytes (state.hpp load_state / decode_state).
-  explicit Engine(State state) : s_(std::move(state)) {}
+  explicit Engine(State state) : s_(std::move(state)) { plan_installed(); }
 
   // Move-only: the ledger's records point at ids in its own arenas.
   Engine(Engine&&) noexcept = default;
@@ -107,6 +107,50 @@ class Engine {
     return true;
   }
   bool apply(const Event& event, std::vector<Effect>& effects, Rejection* why = nullptr) { return apply(Input(event), effects, why); }
+
+  /// Applies `events` in order, exactly as one apply() call each would (the same outcomes,
+  /// effects and state), handing each outcome to `report(std::size_t i, const Outcome&)` before
+  /// the next event. What it adds is overlap: while it works on event i it fetches the index slots
+  /// of event i+2 and the records of event i+1 (prefetch(), prefetch_records()), so that their
+  /// cache misses do not queue behind one another.
+  template <class Report>
+  void apply_all(const Event* events, std::size_t count, Outcome& out, Report&& report) {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (i + 2 < count) prefetch(events[i + 2]);
+      if (i + 1 < count) prefetch_records(events[i + 1]);
+      apply(Input(events[i]), out);
+      report(i, static_cast<const Outcome&>(out));
+    }
+  }
+
+  /// A hint from a host that knows what comes next: starts fetching the index slots applying `e`
+  /// will read (its member's and its order's). It changes nothing and is never required.
+  void prefetch(const Event& e) const noexcept {
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, Purchase>) {
+            s_.members.prefetch(x.member);
+            s_.ledger.prefetch_order(hash_key(x.order));
+          } else if constexpr (std::is_same_v<T, Join>) {
+            s_.members.prefetch(x.member);
+            if (x.sponsor) s_.members.prefetch(*x.sponsor);
+          } else if constexpr (std::is_same_v<T, Refund>) {
+            s_.ledger.prefetch_order(hash_key(x.order));
+          } else if constexpr (!std::is_same_v<T, PlanChange>) {
+            s_.members.prefetch(x.member);
+          }
+        },
+        e);
+  }
+  /// A second hint, after prefetch(e) had time to bring the slots in: the records they lead to
+  /// (a buyer's record and its upline in tier 0).
+  void prefetch_records(const Event& e) const noexcept {
+    if (const auto* p = std::get_if<Purchase>(&e)) {
+      const std::uint32_t m = s_.members.find(p->member);
+      if (m != no_member) prefetch_credits(s_, m);
+    }
+  }
 
   /// Applies one event into a reused Outcome.
   bool apply(const Input& in, Outcome& out) {
@@ -239,6 +283,17 @@ class Engine {
   static Engine load_state(std::string_view bytes) { return Engine(upline::load_state(bytes)); }
 
  private:
+  // Puts a plan in force and derives the tables the handlers use from it.
+  void install(std::shared_ptr<const Plan> p) {
+    s_.install(std::move(p));
+    plan_installed();
+  }
+  void plan_installed() {
+    accrual_.build(*s_.plan);
+    credit_factors_.build(*s_.plan);
+    work_.plan_installed(*s_.plan);
+  }
+
   Time applied_time(Time at) const noexcept { return std::max(s_.clock, at); }
   void advance_clock(Time at) noexcept { s_.clock = std::max(s_.clock, at); }
 
@@ -260,7 +315,9 @@ class Engine {
 
   State s_;
   Promotion work_;
-  std::vector<Change> changes_;  // scratch, reused across events
+  AccrualTable accrual_;          // derived from the plan in force
+  CreditFactors credit_factors_;  // derived from the plan in force
+  Changes changes_;               // scratch, reused across events
 };
 
 // ---- handlers: check everything, then commit --------------------------------------------------------
@@ -298,9 +355,11 @@ inline std::optional<Rejection> Engine::handle(const Purchase& e, std::vector<Ef
   if (auto r = reject::check_time(e.at)) return r;
   Ledger& ledger = s_.ledger;
   const std::uint64_t order_hash = hash_key(e.order);  // for the duplicate check and the insert
-  if (ledger.find_order(e.order, order_hash) != Ledger::none) return reject::duplicate_order(e.order);
+  ledger.prefetch_order(order_hash);
   Members& members = s_.members;
   const std::uint32_t m = members.find(e.member);
+  if (m != no_member) prefetch_credits(s_, m);  // overlaps the misses with what follows
+  if (ledger.find_order(e.order, order_hash) != Ledger::none) return reject::duplicate_order(e.order);
   if (m == no_member) return reject::unknown_member(e.member);
   const Plan& plan = *s_.plan;
   const Shop* shop = plan.find_shop(e.shop);
@@ -310,22 +369,24 @@ inline std::optional<Rejection> Engine::handle(const Purchase& e, std::vector<Ef
   if (amount <= 0) return reject::not_positive("amount", e.amount.text());
 
   const MemberRecord& buyer = members[m];
-  const std::optional<std::int64_t> points = accrue(plan, *shop, buyer.orders, buyer.tier, amount);
+  const std::size_t shop_index = static_cast<std::size_t>(shop - plan.shops.data());
+  const std::optional<std::int64_t> points = accrual_.points(plan, shop_index, buyer.orders, buyer.tier, amount);
   if (!points) return reject::points_overflow(e.amount.text());
   if (ledger.orders_full()) return reject::too_many_orders();
   if (buyer.orders == std::numeric_limits<std::uint32_t>::max()) return reject::too_many_purchases(e.member);
   changes_.clear();
   if (*points > 0) {
-    if (auto r = stage_credits(s_, m, *points, changes_)) return r;
-    if (auto r = members.fits(changes_)) return r;
+    std::uint64_t total = 0;
+    bool total_overflowed = false;
+    if (auto r = stage_credits(s_, credit_factors_, m, *points, changes_, total, total_overflowed)) return r;
+    if (auto r = members.fits_credits(changes_, total, total_overflowed)) return r;
   }
 
   // Commit.
   advance_clock(e.at);
   ledger.record_order(e.order, order_hash, m, ledger.shop_index(plan, *shop), amount, applied_time(e.at), changes_);
   ++members[m].orders;
-  members.apply(changes_, fx);
-  for (const Change& c : changes_) work_.enqueue(members, c.member);
+  members.apply(changes_, fx, [&](std::uint32_t credited) { work_.enqueue_credited(members, credited); });
   work_.settle(s_, fx);
   return std::nullopt;
 }
@@ -400,7 +461,7 @@ inline std::optional<Rejection> Engine::handle(const Adjust& e, std::vector<Effe
   if (points == 0) return reject::zero("points", e.points.text());
   if (points == std::numeric_limits<std::int64_t>::min()) return reject::debit_overflow(e.points.text());
   changes_.clear();
-  changes_.push_back(Change{m, points, Kind::adjust, 0, 0});
+  changes_.push(Change{m, points, Kind::adjust, 0, 0});
   if (auto r = members.fits(changes_)) return r;
 
   // Commit.
@@ -456,7 +517,7 @@ inline std::optional<Rejection> Engine::handle(const PlanChange& e, std::vector<
   // Commit.
   advance_clock(e.at);
   s_.ledger.record_plan_change(Ledger::PlanChangeRecord{e.actor, applied_time(e.at)});
-  s_.install(e.plan);
+  install(e.plan);
   for (std::uint32_t m = 0; m < s_.members.size(); ++m) work_.enqueue(s_.members, m);
   work_.settle(s_, fx);
   return std::nullopt;

@@ -97,16 +97,21 @@ class Ledger {
   /// The index of the order with this id, or none; `hash` is hash_key(id).
   std::uint32_t find_order(std::string_view id, std::uint64_t hash) const noexcept { return order_index_.find(id, hash, order_key()); }
   std::uint32_t find_order(std::string_view id) const noexcept { return find_order(id, hash_key(id)); }
+  /// Starts fetching the index slot a find_order / record_order with this hash will read.
+  void prefetch_order(std::uint64_t hash) const noexcept { order_index_.prefetch(hash); }
   bool orders_full() const noexcept { return orders_.size() >= none; }
 
   /// Records an accepted purchase and the credits it produced (SPEC §6 step 1); `hash` is
   /// hash_key(id). The credits are the purchase's changes, in emission order.
   void record_order(std::string_view id, std::uint64_t hash, std::uint32_t member, std::uint32_t shop, std::int64_t amount, Time at,
-                    const std::vector<Change>& credits) {
+                    const Changes& credits) {
     const auto i = static_cast<std::uint32_t>(orders_.size());
-    orders_.push_back(Order{order_ids_.add(id), member, shop, amount, 0, at, credits_.size(), static_cast<std::uint32_t>(credits.size())});
+    *orders_.emplace() = Order{order_ids_.add(id), member, shop, amount, 0, at, credits_.size(), static_cast<std::uint32_t>(credits.size())};
     order_index_.insert(hash, i, order_key());
-    for (const Change& c : credits) credits_.push_back(Credit{c.member, c.points});
+    const Change* c = credits.begin();
+    credits_.append(credits.size(), [&c](Credit* dst, std::size_t n) {
+      for (std::size_t k = 0; k < n; ++k, ++c) dst[k] = Credit{c->member, c->points};
+    });
   }
 
   /// Appends an order read back from saved bytes, with its credits (members and points); the
@@ -127,11 +132,11 @@ class Ledger {
   /// SPEC §7: the clawbacks of refunding order `o` from `o.refunded` up to `after` (money units):
   /// for every credit c, round(c × after / amount) − round(c × before / amount), in credit order;
   /// nothing for an increment of 0.
-  void clawbacks(const Order& o, std::int64_t after, std::vector<Change>& out) const {
+  void clawbacks(const Order& o, std::int64_t after, Changes& out) const {
     for (std::uint32_t k = 0; k < o.credit_count; ++k) {
       const Credit& c = credit(o, k);
       const std::int64_t d = proportion(c.points, after, o.amount) - proportion(c.points, o.refunded, o.amount);
-      if (d > 0) out.push_back(Change{c.member, -d, Kind::clawback, 0, 0});
+      if (d > 0) out.push(Change{c.member, -d, Kind::clawback, 0, 0});
     }
   }
   void set_refunded(std::uint32_t i, std::int64_t refunded) noexcept { orders_[i].refunded = refunded; }

@@ -38,7 +38,8 @@ class Matrix {
 
   /// `dense` means the engine numbers members exactly as they enter (true for tier 0, which every
   /// member enters on joining): node n then holds member n and no member → node map is kept.
-  Matrix(std::uint32_t width, Fill fill, bool dense) : width_(width), fill_(fill), dense_(dense) {}
+  Matrix(std::uint32_t width, Fill fill, bool dense)
+      : width_(width), reciprocal_(~std::uint64_t{0} / width + 1), fill_(fill), dense_(dense) {}
 
   std::uint32_t width() const noexcept { return width_; }
   Fill fill() const noexcept { return fill_; }
@@ -56,12 +57,12 @@ class Matrix {
 
   Node parent(Node n) const noexcept {
     if (n == 0) return none;
-    return fill_ == Fill::breadth_first ? (n - 1) / width_ : parent_[n];
+    return fill_ == Fill::breadth_first ? divide(n - 1) : parent_[n];
   }
 
   std::uint32_t position(Node n) const noexcept {
     if (n == 0) return 0;
-    return fill_ == Fill::breadth_first ? (n - 1) % width_ : position_[n];
+    return fill_ == Fill::breadth_first ? (n - 1) - divide(n - 1) * width_ : position_[n];
   }
 
   /// Places member `m` and returns its node. For under_sponsor, `subtree` is the root of the
@@ -129,6 +130,12 @@ class Matrix {
   }
 
  private:
+  // x / width_ for any 32-bit x, by a multiplication (Lemire, Kaser, Kurz: "Faster remainder by
+  // direct computation", 2019): exact for every 32-bit dividend and divisor.
+  std::uint32_t divide(std::uint32_t x) const noexcept {
+    return static_cast<std::uint32_t>((static_cast<u128>(reciprocal_) * x) >> 64);
+  }
+
   Node attach(std::uint32_t m, Node p, std::uint32_t pos) {
     const Node n = static_cast<Node>(size_);
     if (fill_ == Fill::under_sponsor) {
@@ -197,6 +204,7 @@ class Matrix {
   }
 
   std::uint32_t width_;
+  std::uint64_t reciprocal_;  // 2^64 / width_, rounded up: divide()
   Fill fill_;
   bool dense_;
   std::size_t size_ = 0;                                 // nodes

@@ -10,10 +10,12 @@
 #include "upline/decimal.hpp"
 #include "upline/effect.hpp"
 #include "upline/event.hpp"
+#include "upline/plan.hpp"
 #include "upline/rejection.hpp"
 #include "upline/storage.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -60,6 +62,10 @@ class IdIndex {
       if (s.lo == want.lo && s.hi == want.hi) return s.index;
       if ((s.lo | s.hi) == 0) return no_member;
     }
+  }
+  /// Starts fetching the slot where `id` would be found.
+  void prefetch(MemberId id) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[slot(id)]);
   }
   /// Inserts an id that is not present.
   void insert(MemberId id, std::uint32_t index) {
@@ -121,6 +127,25 @@ struct Change {
   std::uint32_t level;  // upline credits: 1-based level
 };
 
+/// The balance changes of one event, staged before its commit, in a fixed buffer: an event makes
+/// at most 1 + 16 × 32 of them (a purchase's own credit and one per tier and level; a refund one
+/// per credit of its order), so staging never allocates.
+class Changes {
+ public:
+  static constexpr std::size_t capacity = 1 + Plan::max_tiers * Plan::max_rates;
+
+  void clear() noexcept { n_ = 0; }
+  void push(const Change& c) noexcept { buf_[n_++] = c; }
+  std::size_t size() const noexcept { return n_; }
+  bool empty() const noexcept { return n_ == 0; }
+  const Change* begin() const noexcept { return buf_.data(); }
+  const Change* end() const noexcept { return buf_.data() + n_; }
+
+ private:
+  std::array<Change, capacity> buf_;
+  std::size_t n_ = 0;
+};
+
 /// Every member's state and the tables derived from it.
 class Members {
  public:
@@ -130,6 +155,8 @@ class Members {
   const MemberRecord& operator[](std::uint32_t m) const noexcept { return records_[m]; }
   /// The member index of a host id, or no_member.
   std::uint32_t find(MemberId id) const noexcept { return index_.find(id); }
+  /// Starts fetching what find(id) will read.
+  void prefetch(MemberId id) const noexcept { index_.prefetch(id); }
   bool active(std::uint32_t m) const noexcept { return records_[m].status == Status::active; }
   /// The host id of member index m's sponsor, or 0.
   MemberId sponsor_id(std::uint32_t m) const noexcept {
@@ -239,7 +266,7 @@ class Members {
   /// Whether applying `changes` keeps every balance and lifetime inside int64 (SPEC §2: each
   /// change was checked on its own when computed; only the results must fit). A member changed
   /// several times is judged on its total, in 128 bits.
-  std::optional<Rejection> fits(const std::vector<Change>& changes) {
+  std::optional<Rejection> fits(const Changes& changes) {
     // Fast path, O(n): a member's own total lies between the sum of all debits and the sum of all
     // credits, and every |balance| and |lifetime| is at most value_bound_: if even that plus
     // either sum fits, no member needs a look.
@@ -261,16 +288,30 @@ class Members {
     return std::nullopt;
   }
 
+  /// fits() for changes that are all credits summing to `total`: one comparison unless a balance
+  /// is near the edge of int64.
+  std::optional<Rejection> fits_credits(const Changes& changes, std::uint64_t total, bool total_overflowed) {
+    if (!total_overflowed && static_cast<u128>(value_bound_) + total <= static_cast<u128>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+    return fits(changes);
+  }
+
   /// Applies changes that fits() accepted to balances and lifetimes, and reports each as a credit
   /// or a debit effect.
-  void apply(const std::vector<Change>& changes, std::vector<Effect>& fx) {
+  void apply(const Changes& changes, std::vector<Effect>& fx) {
+    apply(changes, fx, [](std::uint32_t) {});
+  }
+  /// The same, calling `then(member)` after each change (one pass: the record is hot).
+  template <class Then>
+  void apply(const Changes& changes, std::vector<Effect>& fx, Then&& then) {
+    fx.reserve(fx.size() + changes.size());
     for (const Change& c : changes) {
       MemberRecord& r = records_[c.member];
       r.balance += c.points;
       r.lifetime += c.points;
       bound(r);
-      if (c.points > 0) fx.push_back(Effect::credit(r.id, c.points, c.kind, c.tier, c.level));
-      else fx.push_back(Effect::debit(r.id, -c.points, c.kind));
+      if (c.points > 0) fx.push_back(Effect{EffectType::credit, c.kind, c.tier, 0, c.level, 0, r.id, 0, c.points});
+      else fx.push_back(Effect{EffectType::debit, c.kind, 0, 0, 0, 0, r.id, 0, -c.points});
+      then(c.member);
     }
   }
 
@@ -280,9 +321,13 @@ class Members {
 
   /// Keeps value_bound_ >= every |balance| and |lifetime| (restoring a saved state).
   void bound(const MemberRecord& r) noexcept {
-    const std::uint64_t b = r.balance < 0 ? 0 - static_cast<std::uint64_t>(r.balance) : static_cast<std::uint64_t>(r.balance);
-    const std::uint64_t l = r.lifetime < 0 ? 0 - static_cast<std::uint64_t>(r.lifetime) : static_cast<std::uint64_t>(r.lifetime);
-    value_bound_ = std::max(value_bound_, std::max(b, l));
+    // |x| without a branch: (x ^ s) - s, s the sign spread over all bits.
+    const auto magnitude = [](std::int64_t x) {
+      const auto u = static_cast<std::uint64_t>(x), sign = static_cast<std::uint64_t>(x >> 63);
+      return (u ^ sign) - sign;
+    };
+    const std::uint64_t m = std::max(magnitude(r.balance), magnitude(r.lifetime));
+    value_bound_ = m > value_bound_ ? m : value_bound_;
   }
 
   /// Bytes held by the member table and its index (memory accounting).

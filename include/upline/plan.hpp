@@ -117,14 +117,16 @@ struct Plan {
       if (tiers[i].name == n) return static_cast<std::uint32_t>(i);
     return std::nullopt;
   }
+  /// The index of the history band for a buyer with `earlier_orders` accepted purchases before
+  /// this one: the last band whose `orders` <= earlier_orders (0 when there are no bands).
+  std::size_t history_band(std::uint64_t earlier_orders) const noexcept {
+    std::size_t band = 0;
+    for (std::size_t i = 1; i < history.size() && history[i].orders <= earlier_orders; ++i) band = i;
+    return band;
+  }
   /// The history multiplier for a buyer with `earlier_orders` accepted purchases before this one.
   Rate history_multiplier(std::uint64_t earlier_orders) const noexcept {
-    Rate m{Rate::one};
-    for (const auto& b : history) {
-      if (b.orders > earlier_orders) break;
-      m = b.multiplier;
-    }
-    return m;
+    return history.empty() ? Rate{Rate::one} : history[history_band(earlier_orders)].multiplier;
   }
   /// The largest filled_levels of any tier (L in SPEC §8), 0 when none uses it.
   std::uint32_t max_filled_levels_used() const noexcept {

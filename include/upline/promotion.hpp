@@ -32,12 +32,35 @@ namespace upline {
 
 class Promotion {
  public:
+  /// Derives from the plan in force what makes step 1 cheap: for each tier, the lifetime below
+  /// which no member of it can be promoted (the next tier's lifetime_points; the lowest int64 when
+  /// the next tier has no such criterion, the highest for the top tier).
+  void plan_installed(const Plan& plan) {
+    floors_.assign(plan.tiers.size(), std::numeric_limits<std::int64_t>::max());
+    for (std::size_t t = 0; t + 1 < plan.tiers.size(); ++t) {
+      const PromoteAt& next = *plan.tiers[t + 1].promote_at;
+      floors_[t] = next.lifetime_points ? next.lifetime_points->units : std::numeric_limits<std::int64_t>::min();
+    }
+  }
+
   /// Appends member m unless it is already waiting.
-  void enqueue(Members& members, std::uint32_t m) {
+  [[gnu::always_inline]] void enqueue(Members& members, std::uint32_t m) {
     MemberRecord& r = members[m];
     if (r.queued) return;
     r.queued = 1;
-    work_.push_back(m);
+    if (size_ == work_.size()) [[unlikely]] work_.resize(work_.empty() ? 64 : work_.size() * 2);
+    work_[size_++] = m;
+  }
+
+  /// Appends member m, just credited, unless processing it could do nothing: its lifetime is below
+  /// both the next tier's lifetime_points (no promotion is possible, whatever else happens in this
+  /// event: lifetime changes only before the list runs) and its reward floor (no reward is due).
+  /// Leaving it out changes no outcome: a promotion of another member that could help it (a
+  /// referral, a filled level) appends it anyway.
+  [[gnu::always_inline]] void enqueue_credited(Members& members, std::uint32_t m) {
+    const MemberRecord& r = members[m];
+    if (r.lifetime < floors_[r.tier] && r.lifetime < r.reward_floor) return;
+    enqueue(members, m);
   }
 
   /// Appends the ancestors of node n in tier t's matrix within L levels, nearest first.
@@ -51,14 +74,19 @@ class Promotion {
   void settle(State& s, std::vector<Effect>& fx) {
     Members& members = s.members;
     const Plan& plan = *s.plan;
-    for (std::size_t head = 0; head < work_.size(); ++head) {
+    for (std::size_t head = 0; head < size_; ++head) {
       const std::uint32_t m = work_[head];
-      members[m].queued = 0;
-      while (members.active(m) && members[m].tier + 1u < plan.tiers.size() && criteria_hold(s, m, *plan.tiers[members[m].tier + 1u].promote_at))
+      MemberRecord& r = members[m];
+      r.queued = 0;
+      if (r.status != Status::active) continue;
+      // Step 1; the floor rules out most members with one comparison.
+      while (r.lifetime >= floors_[r.tier] && r.tier + 1u < plan.tiers.size() && r.status == Status::active &&
+             criteria_hold(s, m, *plan.tiers[r.tier + 1u].promote_at))
         promote(s, m, fx);
-      if (members.active(m)) grant_rewards(s, m, fx);
+      // Step 2.
+      if (r.lifetime >= r.reward_floor && r.status == Status::active) grant_rewards(s, m, fx);
     }
-    work_.clear();
+    size_ = 0;
   }
 
   /// Whether m meets `c` now.
@@ -102,7 +130,9 @@ class Promotion {
     r.reward_floor = floor;
   }
 
-  std::vector<std::uint32_t> work_;
+  std::vector<std::uint32_t> work_;  // the FIFO: work_[0..size_)
+  std::size_t size_ = 0;
+  std::vector<std::int64_t> floors_;  // per tier: no promotion below this lifetime
 };
 
 }  // namespace upline

@@ -98,23 +98,34 @@ inline Rejection id_out_of_range(std::string_view field, std::string_view shown)
 inline Rejection time_out_of_range(std::string_view shown) {
   return make(Code::invalid_event, "at: " + std::string(shown) + " is out of range 0..9223372036854775807");
 }
-inline std::optional<Rejection> check_id(std::string_view field, std::int64_t v) {
-  if (v >= 1) return std::nullopt;
+// The checks are inline and the messages cold: an event that passes pays a comparison.
+[[gnu::cold, gnu::noinline]] inline std::optional<Rejection> bad_id(std::string_view field, std::int64_t v) {
   return id_out_of_range(field, id_text(v));
 }
+[[gnu::cold, gnu::noinline]] inline std::optional<Rejection> bad_time(std::int64_t at) { return time_out_of_range(id_text(at)); }
+[[gnu::cold, gnu::noinline]] inline std::optional<Rejection> bad_key(std::string_view field, std::string_view s) {
+  return make(Code::invalid_event, std::string(field) + ": " + shown_string(s) + " must be 1..64 bytes");
+}
+[[gnu::cold, gnu::noinline]] inline std::optional<Rejection> bad_text(std::string_view field) {
+  return make(Code::invalid_event, std::string(field) + ": must not be empty");
+}
+inline std::optional<Rejection> check_id(std::string_view field, std::int64_t v) {
+  if (v >= 1) [[likely]] return std::nullopt;
+  return bad_id(field, v);
+}
 inline std::optional<Rejection> check_time(std::int64_t at) {
-  if (at >= 0) return std::nullopt;
-  return time_out_of_range(id_text(at));
+  if (at >= 0) [[likely]] return std::nullopt;
+  return bad_time(at);
 }
 /// Order ids and redemption refs: 1..64 bytes.
 inline std::optional<Rejection> check_key(std::string_view field, std::string_view s) {
-  if (!s.empty() && s.size() <= 64) return std::nullopt;
-  return make(Code::invalid_event, std::string(field) + ": " + shown_string(s) + " must be 1..64 bytes");
+  if (!s.empty() && s.size() <= 64) [[likely]] return std::nullopt;
+  return bad_key(field, s);
 }
 /// `actor`, `reason`: non-empty.
 inline std::optional<Rejection> check_text(std::string_view field, std::string_view s) {
-  if (!s.empty()) return std::nullopt;
-  return make(Code::invalid_event, std::string(field) + ": must not be empty");
+  if (!s.empty()) [[likely]] return std::nullopt;
+  return bad_text(field);
 }
 inline Rejection required(std::string_view field) { return make(Code::invalid_event, std::string(field) + ": required"); }
 

@@ -111,6 +111,12 @@ class chunked_vector {
 
   void push_back(const T& value) {
     const T v = value;  // `value` may live in this table, which growing the first chunk moves
+    *emplace() = v;
+  }
+
+  /// Appends a record and returns where to write it (the table grows, the record is then
+  /// written by the caller: no copy through the stack).
+  T* emplace() {
     T* slot;
     if (size_ < per_chunk) {
       if (size_ == first_cap_) grow_first(first_cap_ == 0 ? 16 : std::min(first_cap_ * 2, per_chunk));
@@ -120,9 +126,32 @@ class chunked_vector {
       if (off == 0 && c == chunks_.size()) chunks_.push_back(allocate(per_chunk));
       slot = chunks_[c] + off;
     }
-    std::memcpy(static_cast<void*>(slot), &v, sizeof(T));
     ++size_;
+    return slot;
   }
+  /// Appends `n` records, written by `write(T* dst, std::size_t count)` in contiguous runs (one
+  /// per chunk they fall into), in order.
+  template <class Write>
+  void append(std::size_t n, Write&& write) {
+    while (n > 0) {
+      std::size_t run;
+      T* dst;
+      if (size_ < per_chunk) {
+        if (size_ + n > first_cap_ && first_cap_ < per_chunk) grow_first(std::min(std::max(first_cap_ * 2, size_ + n), per_chunk));
+        run = std::min(n, first_cap_ - size_);
+        dst = chunks_[0] + size_;
+      } else {
+        const std::size_t c = size_ / per_chunk, off = size_ % per_chunk;
+        if (off == 0 && c == chunks_.size()) chunks_.push_back(allocate(per_chunk));
+        run = std::min(n, per_chunk - off);
+        dst = chunks_[c] + off;
+      }
+      write(dst, run);
+      size_ += run;
+      n -= run;
+    }
+  }
+
   /// Sizes the first chunk for `n` records (more go to further chunks anyway).
   void reserve(std::size_t n) {
     if (n > first_cap_ && first_cap_ < per_chunk) grow_first(std::min(n, per_chunk));
@@ -202,22 +231,32 @@ class StringArena {
   std::size_t capacity_ = 0;  // of all blocks
 };
 
-/// A 64-bit hash of a short string (deterministic everywhere; only ever used for lookups).
+/// A 64-bit hash of a short string (deterministic everywhere; only ever used for lookups). Reads
+/// the string in 8-byte words; a tail of 4..7 bytes in two overlapping 4-byte loads, of 1..3 bytes
+/// byte by byte, so that it never reads outside the string.
 inline std::uint64_t hash_key(std::string_view s) noexcept {
-  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ (s.size() * 0xff51afd7ed558ccdULL);
+  const std::size_t n = s.size();
+  const char* p = s.data();
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
   std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
+  for (; i + 8 <= n; i += 8) {
     std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
+    std::memcpy(&w, p + i, 8);
     h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 29;
   }
   std::uint64_t tail = 0;
-  if (i < s.size()) {
-    if (s.size() >= 8) {
-      std::memcpy(&tail, s.data() + s.size() - 8, 8);  // the last 8 bytes, overlapping the loop's
+  if (i < n) {
+    if (n >= 8) {
+      std::memcpy(&tail, p + n - 8, 8);  // the last 8 bytes, overlapping the loop's
+    } else if (n >= 4) {
+      std::uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + n - 4, 4);
+      tail = (std::uint64_t(hi) << 32) | lo;
     } else {
-      for (std::size_t k = 0; i < s.size(); ++i, k += 8) tail |= std::uint64_t(static_cast<unsigned char>(s[i])) << k;
+      tail = std::uint64_t(static_cast<unsigned char>(p[0])) | std::uint64_t(static_cast<unsigned char>(p[n / 2])) << 8 |
+             std::uint64_t(static_cast<unsigned char>(p[n - 1])) << 16;
     }
   }
   h = (h ^ tail) * 0x94d049bb133111ebULL;
@@ -248,6 +287,11 @@ class KeyIndex {
   template <class KeyOf>
   std::uint32_t find(std::string_view key, const KeyOf& key_of) const noexcept {
     return find(key, hash_key(key), key_of);
+  }
+
+  /// Starts fetching the slot where a key with hash `h` would be found.
+  void prefetch(std::uint64_t h) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[h & mask_]);
   }
 
   /// Inserts a key that is not present, for the record at `index`; `h` is hash_key(key).
