@@ -3,6 +3,7 @@
 #include "upline/plan.hpp"
 
 #include "strict_json.hpp"
+#include "upline/json_text.hpp"
 
 #include <algorithm>
 #include <set>
@@ -517,11 +518,11 @@ std::string plan_incompatibility(const Plan& current, const Plan& next) {
     const Tier& a = current.tiers[i];
     const Tier& b = next.tiers[i];
     std::string path = "tiers[" + std::to_string(i) + "]";
-    if (a.name != b.name) return path + ".name: \"" + b.name + "\" would rename or reorder tier \"" + a.name + "\"";
+    if (a.name != b.name) return path + ".name: " + shown_string(b.name) + " would rename or reorder tier " + shown_string(a.name);
     if (a.width != b.width)
-      return path + ".width: " + std::to_string(b.width) + " would change the width of tier \"" + a.name + "\" (" + std::to_string(a.width) + ")";
+      return path + ".width: " + std::to_string(b.width) + " would change the width of tier " + shown_string(a.name) + " (" + std::to_string(a.width) + ")";
     if (a.fill != b.fill)
-      return path + ".fill: " + std::string(fill_name(b.fill)) + " would change the fill of tier \"" + a.name + "\" (" +
+      return path + ".fill: " + std::string(fill_name(b.fill)) + " would change the fill of tier " + shown_string(a.name) + " (" +
              std::string(fill_name(a.fill)) + ")";
   }
   return {};

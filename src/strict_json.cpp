@@ -73,8 +73,11 @@ std::optional<json> parse_strict(std::string_view text, std::string& error, Dupl
     error = e.byte > text.size() ? "not valid JSON: the text ends before the value does"
                                  : "not valid JSON: unexpected text at byte " + std::to_string(base + e.byte);
     return std::nullopt;
+  } catch (const json::out_of_range&) {
+    error = "not valid JSON: a number too large for a double";
+    return std::nullopt;
   } catch (const json::exception&) {
-    error = "not valid JSON";
+    error = "not valid JSON: malformed JSON";
     return std::nullopt;
   }
   if (first.found) {

@@ -23,6 +23,7 @@
 #include "upline/plan.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -128,7 +129,11 @@ class StreamWriter {
   }
   void le(std::uint64_t v, int n) {
     need(8);
-    for (int i = 0; i < n; ++i) buf_[used_ + static_cast<std::size_t>(i)] = static_cast<char>(v >> (8 * i));
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(buf_ + used_, &v, 8);  // the first n bytes are v's low bytes; the rest is overwritten
+    } else {
+      for (int i = 0; i < n; ++i) buf_[used_ + static_cast<std::size_t>(i)] = static_cast<char>(v >> (8 * i));
+    }
     used_ += static_cast<std::size_t>(n);
   }
 

@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   CLI::App* command = nullptr;
   for (CLI::App* sub : app.get_subcommands({})) {
     sub->allow_extras();  // reported below in our words
+    for (CLI::Option* opt : sub->get_options()) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated option keeps its last value
     if (sub->get_name() == first) command = sub;
   }
   if (!command) {
