@@ -8,6 +8,8 @@
 //   2. the measured run applies the events to a fresh engine through Engine::apply, timing each
 //      stretch of events of one type (so joins, purchases, refunds and redemptions get their own
 //      rates; the clock is read only where the type changes);
+//      The whole run is timed as well (`apply_seconds`): the engine's rate on pre-parsed events,
+//      which bench/compare sets against `upline replay` end to end;
 //   3. the limit: a bare loop over the same member array that, for every purchase, walks the same
 //      ancestors in the same matrices (the first len(rates) of each tier the buyer held) and adds
 //      amount × rate to two int64 counters of each — the memory traffic of the work, no rules.
@@ -129,6 +131,7 @@ int main(int argc, char** argv) {
   enum Kind { join, purchase, refund, redeem, other, kinds };
   double spent[kinds] = {};
   std::uint64_t count[kinds] = {}, accepted[kinds] = {};
+  double apply_seconds = 0;  // the whole run, every event: the engine's ingest rate
   Engine engine(*plan);
   {
     std::vector<Effect> fx;
@@ -143,6 +146,7 @@ int main(int argc, char** argv) {
       }
     };
     std::size_t i = 0;
+    const auto a0 = Clock::now();
     while (i < events.size()) {
       const Kind k = kind_of(events[i]);
       std::size_t j = i;
@@ -155,6 +159,7 @@ int main(int argc, char** argv) {
       accepted[k] += ok;
       i = j;
     }
+    apply_seconds = seconds(a0, Clock::now());
   }
   const std::string digest = engine.digest();
 
@@ -206,7 +211,7 @@ int main(int argc, char** argv) {
 
   if (!dump_path.empty()) {
     std::ofstream out(dump_path, std::ios::binary);
-    out << dump_json(engine) << '\n';
+    out << dump_json(engine);  // ends with its newline, as `upline replay --dump` writes it
     if (!out) die(dump_path + ": write error");
   }
 
@@ -216,6 +221,7 @@ int main(int argc, char** argv) {
   for (int k = 0; k < kinds; ++k)
     std::printf(",\"%ss\":%llu,\"%ss_accepted\":%llu,\"%s_seconds\":%.6f", names[k], static_cast<unsigned long long>(count[k]), names[k],
                 static_cast<unsigned long long>(accepted[k]), names[k], spent[k]);
+  std::printf(",\"apply_seconds\":%.6f", apply_seconds);
   std::printf(",\"limit_purchases\":%zu,\"limit_seconds\":%.6f,\"limit_checksum\":%lld,\"digest\":\"%s\",\"peak_rss_kb\":%ld}\n", buys.size(),
               seconds(l0, l1), static_cast<long long>(checksum), digest.c_str(), peak_rss_kb());
   return 0;
