@@ -24,6 +24,9 @@ struct upl_engine {
   upline::LineDoor door{engine};
   std::vector<upline::Effect> effects;  // the last accepted event's (empty after a rejection)
   std::string result;
+  // The typed calls' events, reused: their strings keep their capacity from call to call, so
+  // that an accepted purchase allocates nothing once the engine's tables have grown.
+  upline::Event purchase{upline::Purchase{}}, refund{upline::Refund{}}, redeem{upline::Redeem{}};
   upl_status last = UPL_OK;
 
   explicit upl_engine(upline::Plan p) : engine(std::move(p)) {}
@@ -186,45 +189,46 @@ UPL_API upl_status upl_join(upl_engine* e, int64_t member, int64_t sponsor, int6
 UPL_API upl_status upl_purchase(upl_engine* e, const char* order, int64_t member, const char* shop, int64_t amount, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
-    upline::Purchase p;
+    auto& p = std::get<upline::Purchase>(e->purchase);
     if (!text(order, "order", p.order) || !text(shop, "shop", p.shop)) return UPL_EINVALID;
     p.member = member;
     p.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
     p.at = at;
-    return run(e, p);
+    return run(e, e->purchase);
   });
 }
 
 UPL_API upl_status upl_refund(upl_engine* e, const char* order, int64_t amount, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
-    upline::Refund r;
+    auto& r = std::get<upline::Refund>(e->refund);
     if (!text(order, "order", r.order)) return UPL_EINVALID;
     r.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
     r.at = at;
-    return run(e, r);
+    return run(e, e->refund);
   });
 }
 
 UPL_API upl_status upl_refund_rest(upl_engine* e, const char* order, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
-    upline::Refund r;
+    auto& r = std::get<upline::Refund>(e->refund);
     if (!text(order, "order", r.order)) return UPL_EINVALID;
+    r.amount.reset();
     r.at = at;
-    return run(e, r);
+    return run(e, e->refund);
   });
 }
 
 UPL_API upl_status upl_redeem(upl_engine* e, int64_t member, int64_t points, const char* ref, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
-    upline::Redeem r;
+    auto& r = std::get<upline::Redeem>(e->redeem);
     if (!text(ref, "ref", r.ref)) return UPL_EINVALID;
     r.member = member;
     r.points = upline::Decimal::from_units(points, e->engine.plan().points_scale);
     r.at = at;
-    return run(e, r);
+    return run(e, e->redeem);
   });
 }
 

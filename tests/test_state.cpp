@@ -1,5 +1,7 @@
-// Tests for upline/digest.hpp: SHA-256 against FIPS 180-4 / NIST vectors, incremental updates, and
-// the canonical byte encoding of StreamWriter.
+// Tests for the digest (upline/state.hpp, upline/sha256.hpp; SPEC §10): SHA-256 against FIPS 180-4 /
+// NIST vectors, incremental updates, the canonical byte encoding of StreamWriter, and digest() against
+// the portable hash of encode_state's bytes.
+#include "upline/engine.hpp"
 #include "upline/sha256.hpp"
 #include "upline/state.hpp"
 
@@ -176,4 +178,34 @@ TEST_CASE("digest: StreamWriter with strings larger than its buffer") {
     w.flush();  // an explicit flush followed by the destructor's is harmless
   }
   CHECK(h.hex_final() == sha256_hex(expected));
+}
+
+TEST_CASE("digest: equals the portable SHA-256 of encode_state's bytes, below and above the two-thread size") {
+  // digest() hashes with libcrypto, on a second thread when the state passes 16 MiB; the bytes
+  // and their hash must not depend on either. 300,000 members (about 19 MiB) and 1,000 members.
+  upline::PlanFaults faults;
+  const auto plan = upline::Plan::parse(R"({"name":"p","version":1,"money_scale":2,"points_scale":2,
+    "shops":{"main":{"ratio":"1"}},
+    "tiers":[{"name":"bronze","width":3,"rates":["0.1","0.05"]},
+             {"name":"silver","width":2,"rates":["0.2"],"promote_at":{"lifetime_points":"50.00"}}]})", faults);
+  REQUIRE_MESSAGE(plan, faults.message());
+  for (const std::uint32_t members : {1'000u, 300'000u}) {
+    upline::Engine engine(*plan);
+    std::vector<upline::Effect> fx;
+    for (std::uint32_t m = 1; m <= members; ++m) {
+      fx.clear();
+      REQUIRE(engine.apply(upline::Join{m, m == 1 ? std::nullopt : std::optional<upline::MemberId>(m / 2), upline::Time{m}}, fx));
+      if (m % 7 == 0) {
+        fx.clear();
+        REQUIRE(engine.apply(upline::Purchase{"o" + std::to_string(m), m, "main", *upline::Decimal::parse("60.00"), upline::Time{m}}, fx));
+      }
+    }
+    upline::Sha256 h;
+    {
+      ShaSink sink{h};
+      upline::encode_state(engine.state(), sink);
+    }
+    INFO(members, " members");
+    CHECK(engine.digest() == h.hex_final());
+  }
 }

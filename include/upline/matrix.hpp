@@ -26,10 +26,24 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <unordered_map>
 #include <vector>
 
 namespace upline {
+
+/// x / d for every 32-bit x by one multiplication, for a divisor d in 2..2^32-1 fixed in advance
+/// (Lemire, Kaser, Kurz: "Faster remainder by direct computation", 2019): with c = ceil(2^64 / d),
+/// x / d = floor(c × x / 2^64) exactly. A matrix divides by its width for every parent it finds.
+class Divisor {
+ public:
+  explicit Divisor(std::uint32_t d) noexcept : d_(d), c_(~std::uint64_t{0} / d + 1) {}
+  std::uint32_t divisor() const noexcept { return d_; }
+  std::uint32_t quotient(std::uint32_t x) const noexcept { return static_cast<std::uint32_t>((static_cast<u128>(c_) * x) >> 64); }
+  std::uint32_t remainder(std::uint32_t x) const noexcept { return x - quotient(x) * d_; }
+
+ private:
+  std::uint32_t d_;
+  std::uint64_t c_;  // ceil(2^64 / d)
+};
 
 class Matrix {
  public:
@@ -39,7 +53,7 @@ class Matrix {
   /// `dense` means the engine numbers members exactly as they enter (true for tier 0, which every
   /// member enters on joining): node n then holds member n and no member → node map is kept.
   Matrix(std::uint32_t width, Fill fill, bool dense)
-      : width_(width), reciprocal_(~std::uint64_t{0} / width + 1), fill_(fill), dense_(dense) {}
+      : width_(width), divisor_(width), fill_(fill), dense_(dense) {}
 
   std::uint32_t width() const noexcept { return width_; }
   Fill fill() const noexcept { return fill_; }
@@ -51,18 +65,17 @@ class Matrix {
   /// The node that holds member `m`, or none.
   Node node_of(std::uint32_t m) const noexcept {
     if (dense_) return m < size_ ? m : none;
-    auto it = node_of_.find(m);
-    return it == node_of_.end() ? none : it->second;
+    return m < node_of_.size() ? node_of_[m] : none;
   }
 
   Node parent(Node n) const noexcept {
     if (n == 0) return none;
-    return fill_ == Fill::breadth_first ? divide(n - 1) : parent_[n];
+    return fill_ == Fill::breadth_first ? divisor_.quotient(n - 1) : parent_[n];
   }
 
   std::uint32_t position(Node n) const noexcept {
     if (n == 0) return 0;
-    return fill_ == Fill::breadth_first ? (n - 1) - divide(n - 1) * width_ : position_[n];
+    return fill_ == Fill::breadth_first ? divisor_.remainder(n - 1) : position_[n];
   }
 
   /// Places member `m` and returns its node. For under_sponsor, `subtree` is the root of the
@@ -130,12 +143,6 @@ class Matrix {
   }
 
  private:
-  // x / width_ for any 32-bit x, by a multiplication (Lemire, Kaser, Kurz: "Faster remainder by
-  // direct computation", 2019): exact for every 32-bit dividend and divisor.
-  std::uint32_t divide(std::uint32_t x) const noexcept {
-    return static_cast<std::uint32_t>((static_cast<u128>(reciprocal_) * x) >> 64);
-  }
-
   Node attach(std::uint32_t m, Node p, std::uint32_t pos) {
     const Node n = static_cast<Node>(size_);
     if (fill_ == Fill::under_sponsor) {
@@ -151,7 +158,8 @@ class Matrix {
     }
     if (!dense_) {
       member_.push_back(m);
-      node_of_.emplace(m, n);
+      if (m >= node_of_.size()) node_of_.resize(std::max<std::size_t>(m + 1, node_of_.size() * 2), none);
+      node_of_[m] = n;
     }
     ++size_;
     return n;
@@ -204,12 +212,12 @@ class Matrix {
   }
 
   std::uint32_t width_;
-  std::uint64_t reciprocal_;  // 2^64 / width_, rounded up: divide()
+  Divisor divisor_;  // by width_: parent() and position() of breadth_first
   Fill fill_;
   bool dense_;
   std::size_t size_ = 0;                                 // nodes
   big_vector<std::uint32_t> member_;                     // node → member index (not dense)
-  std::unordered_map<std::uint32_t, Node> node_of_;      // member index → node (not dense)
+  big_vector<Node> node_of_;                             // member index → node or none (not dense)
   // under_sponsor only:
   big_vector<Node> parent_;
   big_vector<std::uint8_t> position_;

@@ -16,7 +16,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
@@ -146,6 +148,86 @@ class Changes {
   std::size_t n_ = 0;
 };
 
+/// Every member's granted rewards in grant order, in flat arrays: for each member its first and
+/// last grant and how many; for each grant its reward and the member's next grant. A grant
+/// allocates nothing but the arrays' amortized growth. A member holds few rewards: lookups walk.
+class Grants {
+ public:
+  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+  struct Grant {
+    std::uint32_t reward;
+    std::uint32_t next;  // the member's next grant, or none
+  };
+
+  /// One member's grants, in grant order; valid until the next add().
+  class List {
+   public:
+    class iterator {
+     public:
+      using iterator_category = std::forward_iterator_tag;
+      using value_type = std::uint32_t;
+      using difference_type = std::ptrdiff_t;
+      using pointer = const std::uint32_t*;
+      using reference = std::uint32_t;
+      iterator(const Grant* g, std::uint32_t i) noexcept : g_(g), i_(i) {}
+      std::uint32_t operator*() const noexcept { return g_[i_].reward; }
+      iterator& operator++() noexcept {
+        i_ = g_[i_].next;
+        return *this;
+      }
+      bool operator==(const iterator& o) const noexcept { return i_ == o.i_; }
+
+     private:
+      const Grant* g_;
+      std::uint32_t i_;
+    };
+    List(const Grant* grants, std::uint32_t first, std::uint32_t count) noexcept : grants_(grants), first_(first), count_(count) {}
+    std::size_t size() const noexcept { return count_; }
+    bool empty() const noexcept { return count_ == 0; }
+    iterator begin() const noexcept { return {grants_, first_}; }
+    iterator end() const noexcept { return {grants_, none}; }
+    /// The k-th reward granted (k < size()).
+    std::uint32_t operator[](std::size_t k) const noexcept {
+      std::uint32_t i = first_;
+      while (k-- > 0) i = grants_[i].next;
+      return grants_[i].reward;
+    }
+    bool contains(std::uint32_t reward) const noexcept {
+      for (std::uint32_t r : *this)
+        if (r == reward) return true;
+      return false;
+    }
+
+   private:
+    const Grant* grants_;
+    std::uint32_t first_, count_;
+  };
+
+  List of(std::uint32_t m) const noexcept {
+    if (m >= ends_.size()) return {grants_.data(), none, 0};
+    return {grants_.data(), ends_[m].first, ends_[m].count};
+  }
+  void add(std::uint32_t m, std::uint32_t reward) {
+    if (m >= ends_.size()) ends_.resize(std::max<std::size_t>(m + 1, ends_.size() * 2));
+    const auto g = static_cast<std::uint32_t>(grants_.size());
+    grants_.push_back(Grant{reward, none});
+    Ends& e = ends_[m];
+    if (e.count == 0) e.first = g;
+    else grants_[e.last].next = g;
+    e.last = g;
+    ++e.count;
+  }
+  /// Bytes held (for memory accounting).
+  std::size_t bytes() const noexcept { return ends_.capacity() * sizeof(Ends) + grants_.capacity() * sizeof(Grant); }
+
+ private:
+  struct Ends {
+    std::uint32_t first = none, last = none, count = 0;
+  };
+  big_vector<Ends> ends_;  // by member index, grown on a member's first grant
+  big_vector<Grant> grants_;
+};
+
 /// Every member's state and the tables derived from it.
 class Members {
  public:
@@ -219,10 +301,7 @@ class Members {
     --census_[from];
     ++census_[to];
     if (r.sponsor != no_member) {
-      if (from > 0) {
-        auto it = referrals_by_tier_.find(referral_key(r.sponsor, from));
-        if (--it->second == 0) referrals_by_tier_.erase(it);
-      }
+      if (from > 0) --referrals_by_tier_[referral_key(r.sponsor, from)];
       ++referrals_by_tier_[referral_key(r.sponsor, to)];
     }
   }
@@ -232,10 +311,7 @@ class Members {
   std::uint64_t referrals_at_least(std::uint32_t m, std::uint32_t min_tier, std::size_t tiers) const {
     if (min_tier == 0) return records_[m].referrals;
     std::uint64_t n = 0;
-    for (std::uint32_t t = min_tier; t < tiers; ++t) {
-      auto it = referrals_by_tier_.find(referral_key(m, t));
-      if (it != referrals_by_tier_.end()) n += it->second;
-    }
+    for (std::uint32_t t = min_tier; t < tiers; ++t) n += referrals_by_tier_.get(referral_key(m, t));
     return n;
   }
 
@@ -249,17 +325,10 @@ class Members {
     return it->second;
   }
   const std::vector<std::string>& reward_names() const noexcept { return reward_names_; }
-  /// The rewards granted to m, in grant order.
-  const std::vector<std::uint32_t>& rewards(std::uint32_t m) const noexcept {
-    static const std::vector<std::uint32_t> none;
-    auto it = rewards_.find(m);
-    return it == rewards_.end() ? none : it->second;
-  }
-  bool has_reward(std::uint32_t m, std::uint32_t reward) const {
-    const auto& have = rewards(m);
-    return std::find(have.begin(), have.end(), reward) != have.end();
-  }
-  void grant(std::uint32_t m, std::uint32_t reward) { rewards_[m].push_back(reward); }
+  /// The rewards granted to m, in grant order (valid until the next grant).
+  Grants::List rewards(std::uint32_t m) const noexcept { return grants_.of(m); }
+  bool has_reward(std::uint32_t m, std::uint32_t reward) const noexcept { return grants_.of(m).contains(reward); }
+  void grant(std::uint32_t m, std::uint32_t reward) { grants_.add(m, reward); }
 
   // ---- balances ------------------------------------------------------------------------------
 
@@ -331,7 +400,9 @@ class Members {
   }
 
   /// Bytes held by the member table and its index (memory accounting).
-  std::size_t bytes() const noexcept { return records_.capacity() * sizeof(MemberRecord) + index_.bytes(); }
+  std::size_t bytes() const noexcept {
+    return records_.capacity() * sizeof(MemberRecord) + index_.bytes() + referrals_by_tier_.bytes() + grants_.bytes();
+  }
 
  private:
   static std::uint64_t referral_key(std::uint32_t m, std::uint32_t t) noexcept { return (std::uint64_t(m) << 8) | t; }
@@ -339,8 +410,8 @@ class Members {
   big_vector<MemberRecord> records_;
   IdIndex index_;
   std::vector<std::uint64_t> census_;
-  std::unordered_map<std::uint64_t, std::uint32_t> referrals_by_tier_;  // (sponsor, tier >= 1) → count
-  std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> rewards_;  // member → rewards, grant order
+  CountMap referrals_by_tier_;  // (sponsor, tier >= 1) → how many of its direct referrals are at that tier
+  Grants grants_;
   std::vector<std::string> reward_names_;
   std::unordered_map<std::string, std::uint32_t> reward_ix_;
   std::uint64_t value_bound_ = 0;  // >= every |balance| and |lifetime| (an overflow-check shortcut)

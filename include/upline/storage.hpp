@@ -9,6 +9,8 @@
 //   KeyIndex                   string key → record index, open addressing over 8-byte slots;
 //                              the keys themselves live in the records (an arena), so the index
 //                              costs about 11 bytes per key instead of a node per key.
+//   CountMap                   a 32-bit count per 64-bit key, open addressing over 16-byte
+//                              slots: no node per key, growth by doubling only.
 //
 // None of these is ever iterated into an output: they only answer lookups, so the engine's
 // results do not depend on hash order or on addresses.
@@ -336,6 +338,61 @@ class KeyIndex {
   }
 
   big_vector<std::uint64_t> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+/// A count for each 64-bit key (any key but ~0), every count starting at 0. Open addressing with
+/// linear probing, at most 3/4 full; it grows by doubling, so that incrementing a count never
+/// allocates but for that amortized growth. A key keeps its slot when its count returns to 0
+/// (there is no erase), which keeps probing simple.
+class CountMap {
+ public:
+  std::uint32_t get(std::uint64_t key) const noexcept {
+    if (slots_.empty()) return 0;
+    for (std::size_t i = slot(key);; i = (i + 1) & mask_) {
+      if (slots_[i].key == key) return slots_[i].count;
+      if (slots_[i].key == free) return 0;
+    }
+  }
+  /// The count of `key`, made (at 0) when absent.
+  std::uint32_t& operator[](std::uint64_t key) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) rehash(slots_.empty() ? 64 : slots_.size() * 2);
+    std::size_t i = slot(key);
+    for (; slots_[i].key != free; i = (i + 1) & mask_)
+      if (slots_[i].key == key) return slots_[i].count;
+    slots_[i].key = key;
+    ++size_;
+    return slots_[i].count;
+  }
+  /// Keys that have a slot.
+  std::size_t size() const noexcept { return size_; }
+  /// Bytes held (for memory accounting).
+  std::size_t bytes() const noexcept { return slots_.capacity() * sizeof(Slot); }
+
+ private:
+  static constexpr std::uint64_t free = ~std::uint64_t{0};
+  struct Slot {
+    std::uint64_t key = free;
+    std::uint32_t count = 0;
+  };
+  std::size_t slot(std::uint64_t key) const noexcept {
+    key *= 0x9e3779b97f4a7c15ULL;  // Fibonacci hashing: the high bits mix every bit of the key
+    return static_cast<std::size_t>(key >> 32 ^ key) & mask_;
+  }
+  void rehash(std::size_t cap) {
+    big_vector<Slot> old = std::move(slots_);
+    slots_.assign(cap, Slot{});
+    mask_ = cap - 1;
+    for (const Slot& o : old) {
+      if (o.key == free) continue;
+      std::size_t i = slot(o.key);
+      while (slots_[i].key != free) i = (i + 1) & mask_;
+      slots_[i] = o;
+    }
+  }
+
+  big_vector<Slot> slots_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
 };
