@@ -34,11 +34,19 @@ const char* const plan_json = R"({"name":"fuzz","money_scale":2,"points_scale":2
   "rewards":[{"id":"r-10","lifetime_points":"10"}]})";
 
 // An engine with members 1..6 (a little tree), order "o-1" of member 4 and redemption "r-1".
+// The plan is parsed once: parsing it for every run cost most of the fuzzer's time.
+const Plan& fuzz_plan() {
+  static const Plan plan = [] {
+    PlanFaults faults;
+    auto p = Plan::parse(plan_json, faults);
+    if (!p) finding("the fuzz plan is invalid: " + faults.message());
+    return std::move(*p);
+  }();
+  return plan;
+}
+
 Engine make_engine() {
-  PlanFaults faults;
-  auto plan = Plan::parse(plan_json, faults);
-  if (!plan) finding("the fuzz plan is invalid: " + faults.message());
-  Engine e(std::move(*plan));
+  Engine e{Plan(fuzz_plan())};
   LineDoor door(e);
   for (const char* line : {R"({"type":"join","member":1,"at":1000})", R"({"type":"join","member":2,"sponsor":1,"at":1001})",
                            R"({"type":"join","member":3,"sponsor":1,"at":1002})", R"({"type":"join","member":4,"sponsor":2,"at":1003})",

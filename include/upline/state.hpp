@@ -48,6 +48,7 @@ struct State {
   // Derived from the plan in force by install().
   std::vector<std::pair<std::uint32_t, std::int64_t>> reward_order;  // (reward index, threshold), plan order
   std::uint32_t max_filled_levels = 0;                                // L of SPEC §8
+  std::string plan_json;  // plan->canonical_json(), which the digest and every snapshot write
 
   State() = default;
   State(State&&) noexcept = default;
@@ -67,6 +68,7 @@ struct State {
     reward_order.clear();
     for (const Reward& r : plan->rewards) reward_order.emplace_back(members.intern_reward(r.id), r.lifetime_points.units);
     max_filled_levels = plan->max_filled_levels_used();
+    plan_json = plan->canonical_json();
   }
 
   /// Member m's node in tier t's matrix (t <= its tier): node index, parent's member id (0 for a
@@ -148,7 +150,7 @@ void encode_state(const State& s, Sink& sink) {
   StreamWriter<Sink> w(sink);
   const Members& members = s.members;
   w.str(state_stream_tag);
-  w.str(s.plan->canonical_json());
+  w.str(s.plan_json);
   w.i64(s.clock);
   w.u64(members.size());
   const auto count = static_cast<std::uint32_t>(members.size());
