@@ -41,15 +41,16 @@ cpp_int pow10_big(int n) {
 
 // A value of every magnitude: small, around powers of ten, near the top of the range.
 std::int64_t any_magnitude(Rng& rng, std::int64_t max) {
+  const std::uint64_t span = static_cast<std::uint64_t>(max) + 1;  // max may be INT64_MAX
   switch (rng.below(4)) {
-    case 0: return static_cast<std::int64_t>(rng.below(1000)) % (max + 1);
-    case 1: return max - static_cast<std::int64_t>(rng.below(1000)) % (max + 1);
+    case 0: return static_cast<std::int64_t>(rng.below(1000) % span);
+    case 1: return max - static_cast<std::int64_t>(rng.below(1000) % span);
     case 2: {
       const std::int64_t p = pow10(static_cast<int>(rng.below(19)));
       const std::int64_t v = p + static_cast<std::int64_t>(rng.below(3)) - 1;
       return v < 0 ? 0 : v > max ? max : v;
     }
-    default: return static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(max) + 1));
+    default: return static_cast<std::int64_t>(rng.below(span));
   }
 }
 
