@@ -88,6 +88,15 @@ upl_status run(upl_engine* e, const upline::Event& ev) {
   return fail(e->last, std::move(why.message));
 }
 
+// An event call refused before it became an event (a NULL argument): nothing in the engine
+// changed, and the call is what upl_engine_last_status() and the effects now describe — so a host
+// that reads the effects after a failed call finds none, never the previous event's.
+upl_status not_an_event(upl_engine* e, upl_status s) {
+  e->effects.clear();
+  e->last = s;
+  return s;
+}
+
 // A NUL-terminated C string argument, or nullptr (then `field` is named in the error).
 bool text(const char* s, const char* field, std::string& out) {
   if (!s) {
@@ -155,15 +164,18 @@ UPL_API upl_status upl_engine_scales(int* money_scale, int* points_scale, const 
 UPL_API upl_status upl_engine_apply_json(upl_engine* e, const char* event_json, size_t len, char** result_json) {
   return guard([&] {
     if (!e) return null_engine();
-    if (!event_json) return fail(UPL_EINVALID, "event_json: NULL");
-    if (!result_json) return fail(UPL_EINVALID, "result_json: NULL");
+    if (!event_json) return not_an_event(e, fail(UPL_EINVALID, "event_json: NULL"));
+    if (!result_json) return not_an_event(e, fail(UPL_EINVALID, "result_json: NULL"));
     const upline::Outcome& out = e->door.apply(std::string_view(event_json, len));
-    e->effects = out.effects;
+    // The event's status is recorded before anything that can run out of memory, so that after
+    // UPL_ENOMEM upl_engine_last_status() still says whether the event was applied.
     e->last = static_cast<upl_status>(out.code);
+    e->effects.clear();
+    if (!out.ok()) last_error = out.message;
+    e->effects = out.effects;
     e->result.clear();
     e->door.append_result(e->result, 0);
     *result_json = copy_out(e->result);
-    if (!out.ok()) last_error = out.message;
     return e->last;
   });
 }
@@ -190,7 +202,7 @@ UPL_API upl_status upl_purchase(upl_engine* e, const char* order, int64_t member
   return guard([&] {
     if (!e) return null_engine();
     auto& p = std::get<upline::Purchase>(e->purchase);
-    if (!text(order, "order", p.order) || !text(shop, "shop", p.shop)) return UPL_EINVALID;
+    if (!text(order, "order", p.order) || !text(shop, "shop", p.shop)) return not_an_event(e, UPL_EINVALID);
     p.member = member;
     p.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
     p.at = at;
@@ -202,7 +214,7 @@ UPL_API upl_status upl_refund(upl_engine* e, const char* order, int64_t amount, 
   return guard([&] {
     if (!e) return null_engine();
     auto& r = std::get<upline::Refund>(e->refund);
-    if (!text(order, "order", r.order)) return UPL_EINVALID;
+    if (!text(order, "order", r.order)) return not_an_event(e, UPL_EINVALID);
     r.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
     r.at = at;
     return run(e, e->refund);
@@ -213,7 +225,7 @@ UPL_API upl_status upl_refund_rest(upl_engine* e, const char* order, int64_t at)
   return guard([&] {
     if (!e) return null_engine();
     auto& r = std::get<upline::Refund>(e->refund);
-    if (!text(order, "order", r.order)) return UPL_EINVALID;
+    if (!text(order, "order", r.order)) return not_an_event(e, UPL_EINVALID);
     r.amount.reset();
     r.at = at;
     return run(e, e->refund);
@@ -224,7 +236,7 @@ UPL_API upl_status upl_redeem(upl_engine* e, int64_t member, int64_t points, con
   return guard([&] {
     if (!e) return null_engine();
     auto& r = std::get<upline::Redeem>(e->redeem);
-    if (!text(ref, "ref", r.ref)) return UPL_EINVALID;
+    if (!text(ref, "ref", r.ref)) return not_an_event(e, UPL_EINVALID);
     r.member = member;
     r.points = upline::Decimal::from_units(points, e->engine.plan().points_scale);
     r.at = at;
@@ -236,7 +248,7 @@ UPL_API upl_status upl_adjust(upl_engine* e, int64_t member, int64_t points, con
   return guard([&] {
     if (!e) return null_engine();
     upline::Adjust a;
-    if (!text(actor, "actor", a.actor) || !text(reason, "reason", a.reason)) return UPL_EINVALID;
+    if (!text(actor, "actor", a.actor) || !text(reason, "reason", a.reason)) return not_an_event(e, UPL_EINVALID);
     a.member = member;
     a.points = upline::Decimal::from_units(points, e->engine.plan().points_scale);
     a.at = at;
@@ -255,9 +267,9 @@ UPL_API upl_status upl_reactivate(upl_engine* e, int64_t member, int64_t at) {
 UPL_API upl_status upl_change_plan(upl_engine* e, const char* plan_json, size_t len, const char* actor, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
-    if (!plan_json) return fail(UPL_EINVALID, "plan_json: NULL");
+    if (!plan_json) return not_an_event(e, fail(UPL_EINVALID, "plan_json: NULL"));
     upline::PlanChange c;
-    if (!text(actor, "actor", c.actor)) return UPL_EINVALID;
+    if (!text(actor, "actor", c.actor)) return not_an_event(e, UPL_EINVALID);
     c.at = at;
     upline::PlanFaults faults;
     auto plan = upline::Plan::parse(std::string_view(plan_json, len), faults);

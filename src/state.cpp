@@ -488,7 +488,10 @@ State decode_state(std::string_view stream, const std::vector<std::string>& rewa
   nodes.clear();
 
   const std::uint64_t orders = r.u64();
-  if (orders > r.left() / 48) r.fail("an order count that fits the state");
+  // The smallest order: a 1-byte id and shop (4-byte length each), buyer, amount, refunded, time,
+  // and a credit count of 0 (a shop whose ratio is 0 credits nobody): 5 + 8 + 5 + 3 × 8 + 4 bytes.
+  constexpr std::uint64_t min_order_bytes = 46;
+  if (orders > r.left() / min_order_bytes) r.fail("an order count that fits the state");
   if (orders >= KeyIndex::none) r.fail("an order count below 2^32-1");
   std::vector<Ledger::Credit> credits;
   for (std::uint64_t i = 0; i < orders; ++i) {

@@ -1,3 +1,6 @@
+// strict_json.cpp — nlohmann parsing with duplicate keys refused (the plan reader of plan.cpp) and
+// the typed field readers whose messages name the field path, the value and the rule.
+
 #include "strict_json.hpp"
 
 #include <set>

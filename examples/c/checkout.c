@@ -1,7 +1,8 @@
 /*
  * checkout.c — a shop checkout through upline's C ABI.
  *
- * Builds an engine from the bundled four-tier plan, registers a small referral network, checks
+ * Builds an engine from the plan file it is given (the test suite passes the bundled four-tier
+ * plan, examples/plans/four-tier.json), registers a small referral network, checks
  * out a few baskets and prints what each member earned. Amounts cross the ABI as integer units
  * at the plan's scale (money_scale 2: 49.90 is 4990).
  *

@@ -223,13 +223,20 @@ UPL_API size_t upl_engine_effect_count(const upl_engine *engine);
  */
 UPL_API upl_status upl_engine_effect(upl_effect *out, const upl_engine *engine, size_t i);
 
-/** The code of the last event (UPL_OK if accepted); its message is upl_last_error(). */
+/**
+ * The outcome of the last event call: UPL_OK if the event was accepted, its rejection code, or
+ * UPL_EINVALID if the call was refused for a NULL argument before it became an event (then the
+ * engine did not change and there are no effects to read). Its message is upl_last_error().
+ * After upl_engine_apply_json() returned UPL_ENOMEM, this says whether the event was applied.
+ */
 UPL_API upl_status upl_engine_last_status(const upl_engine *engine);
 
-/** A tier's name by index, or NULL if there is no such tier. Owned by the engine. */
+/** A tier's name by index, or NULL if there is no such tier. Owned by the engine; valid until
+ *  its plan changes (an accepted plan event) or it is freed. */
 UPL_API const char *upl_tier_name(const upl_engine *engine, uint32_t tier);
 
-/** A reward's id by index (upl_effect.reward, upl_member_reward()), or NULL. Owned by the engine. */
+/** A reward's id by index (upl_effect.reward, upl_member_reward()), or NULL. Owned by the engine;
+ *  valid until its plan changes (an accepted plan event) or it is freed. */
 UPL_API const char *upl_reward_name(const upl_engine *engine, uint32_t reward);
 
 /* ---- queries -------------------------------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #include "tools/workload.hpp"
 #include "upline/door.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -31,7 +32,13 @@ int generate(GenerateOptions& g) {
     fail(exit_usage, "--plan: \"" + g.plan + "\" lacks the shops \"main\" and \"outlet\" that the workload buys in");
   o.money_scale = plan.money_scale;
   o.points_scale = plan.points_scale;
-  if (std::string why = Workload::check(o); !why.empty()) fail(exit_usage, why);
+  if (std::string why = Workload::check(o); !why.empty()) {
+    // The generator names its field ("refund_per_mille: ..."); the user wrote the option.
+    const std::size_t colon = why.find(':');
+    std::string field = why.substr(0, colon);
+    std::replace(field.begin(), field.end(), '_', '-');
+    fail(exit_usage, "--" + field + why.substr(colon));
+  }
 
   std::FILE* out = stdout;
   const bool to_file = !g.out.empty() && g.out != "-";
@@ -55,7 +62,7 @@ int generate(GenerateOptions& g) {
   if (std::fflush(out) != 0) ok = false;
   const int saved = errno;
   if (to_file && std::fclose(out) != 0) ok = false;
-  if (!ok) fail(exit_usage, (to_file ? g.out : std::string("standard output")) + ": write error: " + std::strerror(saved));
+  if (!ok) fail(exit_usage, (to_file ? g.out : std::string("standard output")) + ": cannot write: " + std::strerror(saved));
 
   if (g.summary)
     std::fprintf(stderr, "upline generate: %llu events: %llu joins, %llu purchases, %llu refunds (%llu partial), %llu redemptions\n",

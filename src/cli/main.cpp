@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     return exit_usage;
   }
   const std::string first = argv[1];
-  if (first == "--help" || first == "-h" || first == "help") {
+  if (first == "--help" || first == "-h" || (first == "help" && argc == 2)) {
     std::fputs(usage, stdout);
     return exit_ok;
   }
@@ -81,14 +81,20 @@ int main(int argc, char** argv) {
   add_demo(app);
   add_generate(app);
   add_data_commands(app);
+  // `upline help COMMAND` is `upline COMMAND --help`.
+  const std::string wanted = first == "help" ? std::string(argv[2]) : first;
   CLI::App* command = nullptr;
   for (CLI::App* sub : app.get_subcommands({})) {
     sub->allow_extras();  // reported below in our words
     for (CLI::Option* opt : sub->get_options()) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated option keeps its last value
-    if (sub->get_name() == first) command = sub;
+    if (sub->get_name() == wanted) command = sub;
+  }
+  if (command && first == "help") {
+    std::fputs(command->help().c_str(), stdout);
+    return exit_ok;
   }
   if (!command) {
-    std::fprintf(stderr, "upline: unknown command \"%s\"\n\n%s", first.c_str(), usage);
+    std::fprintf(stderr, "upline: unknown command \"%s\"\n\n%s", wanted.c_str(), usage);
     return exit_usage;
   }
   const std::string name = "upline " + command->get_name();
@@ -97,6 +103,28 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\nusage: %s\n('%s --help' lists every option)\n", name.c_str(), message.c_str(), usage_of(command).c_str(), name.c_str());
     return exit_usage;
   };
+  // Before CLI11 parses: --help wins over every other fault; an unknown option is named even when
+  // a required one is missing; and an option that takes a value never takes the next option as
+  // its value (`--dump --effects x` would otherwise write the dump to a file named "--effects").
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(command->help().c_str(), stdout);
+      return exit_ok;
+    }
+  }
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    if (a.rfind("--", 0) != 0) continue;  // a value or an argument: CLI11 judges it
+    const std::string key = a.substr(0, a.find('='));
+    const CLI::Option* opt = command->get_option_no_throw(key);
+    if (!opt) return usage_error("unknown option \"" + key + "\"");
+    if (key.size() == a.size() && opt->get_expected_max() > 0 && i + 1 < argc) {
+      if (std::string(argv[i + 1]).rfind("--", 0) == 0) return usage_error(key + " needs a value");
+      ++i;  // its value
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -117,7 +145,8 @@ int main(int argc, char** argv) {
     return f.code();
   } catch (const upline::StoreError& e) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
-    return e.kind() == upline::StoreError::Kind::usage ? exit_usage : exit_invalid;
+    // A damaged data directory is invalid input (1); a usage fault or an I/O failure is 2.
+    return e.kind() == upline::StoreError::Kind::corrupt ? exit_invalid : exit_usage;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: internal error: %s\n", name.c_str(), e.what());
     return exit_internal;

@@ -101,6 +101,7 @@ class EventsFile {
 };
 
 int replay(const ReplayOptions& o) {
+  if (o.plan == "-" && o.events == "-") fail(exit_usage, "--plan and --events cannot both read standard input");
   Engine engine(load_plan(o.plan));
   const EventsFile file(o.events);
   const char* const events = file.data();

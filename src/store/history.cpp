@@ -11,10 +11,15 @@ namespace upline {
 Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t* last_seq, FileSystem* fsp) {
   FileSystem& fs = fsp ? *fsp : posix_file_system();
   const std::string path = detail::journal_path(dir);
-  const std::string image = fs.read(path);
+  const std::string image = detail::read_journal(fs, dir);
   std::optional<Engine> engine;
   std::uint64_t after = 0;
+  // A snapshot past the journal's last record belongs to a history the journal no longer has
+  // (Store::open removes it; this walk only reads, so it passes it by).
+  const JournalScan probe = scan_journal(image);
+  if (probe.end == JournalScan::End::corrupt) detail::corrupt(path, probe.problem);
   for (const auto& [seq, name] : snapshots_in(fs, dir)) {
+    if (seq > probe.last_seq) continue;
     if (until && until->by == Until::By::seq && seq > static_cast<std::uint64_t>(until->value)) continue;
     try {
       std::uint64_t stored = 0;
@@ -42,7 +47,7 @@ std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::op
   FileSystem& fs = fsp ? *fsp : posix_file_system();
   const std::string path = detail::journal_path(dir);
   std::uint64_t n = 0;
-  const JournalScan scan = scan_journal(fs.read(path), [&](const JournalRecord& rec, std::uint64_t) {
+  const JournalScan scan = scan_journal(detail::read_journal(fs, dir), [&](const JournalRecord& rec, std::uint64_t) {
     if (rec.kind == RecordKind::genesis || rec.seq < from || (until && rec.seq > *until)) return;
     if (rec.event) {
       append_event_json(out, *rec.event);
@@ -84,6 +89,7 @@ Verification verify(const std::string& dir, FileSystem* fsp) {
     v.lines.push_back("FAIL: " + line);
   };
   std::string image;
+  if (!fs.exists(path)) detail::read_journal(fs, dir);  // not a data directory: a usage error, not a failed check
   try {
     image = fs.read(path);
   } catch (const StoreError& e) {

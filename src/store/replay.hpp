@@ -15,6 +15,13 @@ namespace upline::detail {
 
 inline std::string journal_path(const std::string& dir) { return dir + "/journal"; }
 
+/// The journal's bytes; StoreError(usage) naming DIR when it has no journal (no data directory).
+inline std::string read_journal(FileSystem& fs, const std::string& dir) {
+  const std::string path = journal_path(dir);
+  if (!fs.exists(path)) throw StoreError(StoreError::Kind::usage, dir + ": no journal here (create the store with a plan first)");
+  return fs.read(path);
+}
+
 [[noreturn]] inline void corrupt(const std::string& path, const std::string& problem) {
   throw StoreError(StoreError::Kind::corrupt, path + ": corrupt journal: " + problem);
 }

@@ -8,6 +8,7 @@ namespace upline {
 
 using detail::corrupt;
 using detail::journal_path;
+using detail::read_journal;
 
 std::optional<Durability> parse_durability(std::string_view s) noexcept {
   if (s == "every") return Durability::every;
@@ -77,7 +78,7 @@ std::unique_ptr<Store> Store::create(const std::string& dir, std::string_view pl
 std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options) {
   FileSystem& fs = options.fs ? *options.fs : posix_file_system();
   const std::string path = journal_path(dir);
-  if (!fs.exists(path)) throw StoreError(StoreError::Kind::usage, dir + ": no journal here (create the store with a plan first)");
+  if (!fs.exists(path)) read_journal(fs, dir);  // throws: no journal here
   const int lock = fs.lock(dir + "/LOCK");
   Recovery rec;
   std::optional<Engine> engine;

@@ -33,6 +33,9 @@ _Static_assert(offsetof(upl_member, reward_count) == 56, "reward_count at 56");
 _Static_assert(sizeof(upl_order) == 40, "upl_order is 40 bytes");
 _Static_assert(offsetof(upl_order, size) == 0, "size at 0");
 _Static_assert(offsetof(upl_order, member) == 8, "member at 8");
+_Static_assert(offsetof(upl_order, reserved) == 4, "reserved at 4");
+_Static_assert(offsetof(upl_order, amount) == 16, "amount at 16");
+_Static_assert(offsetof(upl_order, refunded) == 24, "refunded at 24");
 _Static_assert(offsetof(upl_order, at) == 32, "at at 32");
 /* Pinned status values. */
 _Static_assert(UPL_OK == 0 && UPL_EINVALID_EVENT == 1 && UPL_EINVALID_PLAN == 2 && UPL_EINCOMPATIBLE_PLAN == 3, "pinned");
@@ -352,9 +355,58 @@ static void test_json_door(void) {
   upl_engine_free(e);
 }
 
+/* What upl_engine_last_status() and the effects say after each kind of outcome: an accepted
+   event, a rejected one, and a call refused for a NULL argument before it became an event (which
+   must not leave the previous event's effects readable). */
+static void test_last_status(void) {
+  upl_engine *e = NULL;
+  CHECK_STATUS(upl_engine_open_json(&e, plan, sizeof plan - 1), UPL_OK);
+  if (!e) return;
+  CHECK_STATUS(upl_engine_last_status(e), UPL_OK); /* no event yet */
+  CHECK_STATUS(upl_engine_last_status(NULL), UPL_EINVALID);
+  CHECK_STATUS(upl_join(e, 1, 0, 1000), UPL_OK);
+  CHECK_STATUS(upl_join(e, 2, 1, 1001), UPL_OK);
+  CHECK_STATUS(upl_purchase(e, "o-1", 2, "main", 1000, 2000), UPL_OK);
+  CHECK_STATUS(upl_engine_last_status(e), UPL_OK);
+  CHECK(upl_engine_effect_count(e) == 2); /* 2's own points, 1's upline credit */
+
+  CHECK_STATUS(upl_purchase(e, "o-1", 2, "main", 1000, 2001), UPL_EDUPLICATE_ORDER);
+  CHECK_STATUS(upl_engine_last_status(e), UPL_EDUPLICATE_ORDER);
+  CHECK(upl_engine_effect_count(e) == 0);
+
+  const upl_member init = UPL_MEMBER_INIT;
+  upl_member before = init, after = init;
+  CHECK_STATUS(upl_member_get(&before, e, 2), UPL_OK);
+  CHECK_STATUS(upl_purchase(e, "o-2", 2, "main", 1000, 2002), UPL_OK);
+  CHECK(upl_engine_effect_count(e) == 2);
+  CHECK_STATUS(upl_member_get(&before, e, 2), UPL_OK);
+  CHECK_STATUS(upl_purchase(e, "o-3", 2, NULL, 1000, 2003), UPL_EINVALID);
+  CHECK(strcmp(upl_last_error(), "shop: NULL") == 0);
+  CHECK_STATUS(upl_engine_last_status(e), UPL_EINVALID);
+  CHECK(upl_engine_effect_count(e) == 0); /* not o-2's effects */
+  CHECK_STATUS(upl_member_get(&after, e, 2), UPL_OK);
+  CHECK(after.balance == before.balance && after.orders == before.orders);
+
+  CHECK_STATUS(upl_redeem(e, 2, 100, "r-1", 2004), UPL_OK);
+  CHECK(upl_engine_effect_count(e) == 1);
+  CHECK_STATUS(upl_refund(e, NULL, 100, 2005), UPL_EINVALID);
+  CHECK(upl_engine_effect_count(e) == 0);
+  CHECK_STATUS(upl_redeem(e, 2, 100, "r-2", 2006), UPL_OK);
+  CHECK_STATUS(upl_adjust(e, 2, 100, "ops", NULL, 2007), UPL_EINVALID);
+  CHECK(strcmp(upl_last_error(), "reason: NULL") == 0);
+  CHECK(upl_engine_effect_count(e) == 0);
+  CHECK_STATUS(upl_redeem(e, 2, 100, "r-3", 2008), UPL_OK);
+  char *result = NULL;
+  CHECK_STATUS(upl_engine_apply_json(e, NULL, 0, &result), UPL_EINVALID);
+  CHECK(result == NULL && upl_engine_effect_count(e) == 0);
+  CHECK_STATUS(upl_engine_last_status(e), UPL_EINVALID);
+  upl_engine_free(e);
+}
+
 int main(void) {
   test_open_and_misuse();
   test_typed_flow();
+  test_last_status();
   test_json_door();
   test_amounts();
   test_record_sizes();
