@@ -92,7 +92,7 @@ TEST_CASE("KeyIndex finds every key inserted, and only those, across growth") {
   for (std::uint32_t i = 0; i < 50000; ++i) {
     keys.push_back("o-" + std::to_string(i * 7919u));
     REQUIRE(index.find(keys.back(), key_of) == KeyIndex::none);
-    index.insert(keys.back(), i, key_of);
+    index.insert(keys.back(), i);
   }
   CHECK(index.size() == 50000);
   for (std::uint32_t i = 0; i < keys.size(); ++i) REQUIRE(index.find(keys[i], key_of) == i);
@@ -103,7 +103,7 @@ TEST_CASE("KeyIndex finds every key inserted, and only those, across growth") {
   std::vector<std::string> near = {"abcdefgh1", "abcdefgh2", "abcdefgh", "abcdefgh\0"};
   near[3].push_back('\0');
   auto near_of = [&](std::uint32_t i) { return std::string_view(near[i]); };
-  for (std::uint32_t i = 0; i < near.size(); ++i) small.insert(near[i], i, near_of);
+  for (std::uint32_t i = 0; i < near.size(); ++i) small.insert(near[i], i);
   for (std::uint32_t i = 0; i < near.size(); ++i) CHECK(small.find(near[i], near_of) == i);
 }
 

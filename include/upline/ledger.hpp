@@ -107,7 +107,7 @@ class Ledger {
                     const Changes& credits) {
     const auto i = static_cast<std::uint32_t>(orders_.size());
     *orders_.emplace() = Order{order_ids_.add(id), member, shop, amount, 0, at, credits_.size(), static_cast<std::uint32_t>(credits.size())};
-    order_index_.insert(hash, i, order_key());
+    order_index_.insert(hash, i);
     const Change* c = credits.begin();
     credits_.append(credits.size(), [&c](Credit* dst, std::size_t n) {
       for (std::size_t k = 0; k < n; ++k, ++c) dst[k] = Credit{c->member, c->points};
@@ -120,7 +120,7 @@ class Ledger {
                      const std::vector<Credit>& credits) {
     const auto i = static_cast<std::uint32_t>(orders_.size());
     orders_.push_back(Order{order_ids_.add(id), member, shop, amount, refunded, at, credits_.size(), static_cast<std::uint32_t>(credits.size())});
-    order_index_.insert(id, i, order_key());
+    order_index_.insert(id, i);
     for (const Credit& c : credits) credits_.push_back(c);
   }
 
@@ -166,7 +166,7 @@ class Ledger {
   void record_redemption(std::string_view ref, std::uint32_t member, std::int64_t points, Time at) {
     const auto i = static_cast<std::uint32_t>(redemptions_.size());
     redemptions_.push_back(Redemption{ref_ids_.add(ref), member, points, at});
-    ref_index_.insert(ref, i, ref_key());
+    ref_index_.insert(ref, i);
   }
 
   const std::vector<Adjustment>& adjustments() const noexcept { return adjustments_; }
@@ -179,7 +179,7 @@ class Ledger {
   void reserve_orders(std::size_t n, std::size_t credits) {
     orders_.reserve(n);
     credits_.reserve(credits);
-    order_index_.reserve(n, order_key());
+    order_index_.reserve(n);
   }
 
  private:

@@ -270,6 +270,11 @@ inline std::uint64_t hash_key(std::string_view s) noexcept {
 /// String key → index (0 .. 2^32-2) of a record that holds the key. `KeyOf` is a callable
 /// `std::string_view(std::uint32_t index)` giving back the key of a record: the index stores only
 /// a 32-bit tag of the hash and the index, and compares keys through KeyOf on a tag match.
+///
+/// A key's home slot is its tag (the hash's top 32 bits) scaled to the table, so slots hold keys
+/// in the order of their tags. Growing the table therefore needs no key and no random access: each
+/// slot moves to about twice its position, in one sequential pass (a shop's history only grows,
+/// and a rehash that read every key back would stall one purchase for a minute at 50M orders).
 class KeyIndex {
  public:
   static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
@@ -278,8 +283,8 @@ class KeyIndex {
   template <class KeyOf>
   std::uint32_t find(std::string_view key, std::uint64_t h, const KeyOf& key_of) const noexcept {
     if (slots_.empty()) return none;
-    const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32);
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    for (std::size_t i = home(tag);; i = (i + 1) & mask_) {
       const std::uint64_t s = slots_[i];
       if (s == 0) return none;
       if (static_cast<std::uint32_t>(s >> 32) == tag && key_of(static_cast<std::uint32_t>(s) - 1) == key) return static_cast<std::uint32_t>(s) - 1;
@@ -293,48 +298,46 @@ class KeyIndex {
 
   /// Starts fetching the slot where a key with hash `h` would be found.
   void prefetch(std::uint64_t h) const noexcept {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[h & mask_]);
+    if (!slots_.empty()) __builtin_prefetch(&slots_[home(static_cast<std::uint32_t>(h >> 32))]);
   }
 
   /// Inserts a key that is not present, for the record at `index`; `h` is hash_key(key).
-  template <class KeyOf>
-  void insert(std::uint64_t h, std::uint32_t index, const KeyOf& key_of) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow(key_of);
-    put(h, index);
+  void insert(std::uint64_t h, std::uint32_t index) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) rehash(slots_.empty() ? 64 : slots_.size() * 2);
+    put((h >> 32 << 32) | (std::uint64_t(index) + 1));
     ++size_;
   }
-  template <class KeyOf>
-  void insert(std::string_view key, std::uint32_t index, const KeyOf& key_of) {
-    insert(hash_key(key), index, key_of);
-  }
+  void insert(std::string_view key, std::uint32_t index) { insert(hash_key(key), index); }
 
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return slots_.size(); }
   /// Makes room for `n` keys without growing again.
-  template <class KeyOf>
-  void reserve(std::size_t n, const KeyOf& key_of) {
+  void reserve(std::size_t n) {
     std::size_t cap = 64;
     while (cap * 3 < n * 4) cap *= 2;
-    if (cap > slots_.size()) rehash(cap, key_of);
+    if (cap > slots_.size()) rehash(cap);
   }
 
  private:
-  void put(std::uint64_t h, std::uint32_t index) noexcept {
-    std::size_t i = h & mask_;
+  // The home slot of a tag: tag × capacity / 2^32, in 128 bits (the capacity reaches 2^33 near the
+  // 2^32-key limit).
+  std::size_t home(std::uint32_t tag) const noexcept {
+    __extension__ typedef unsigned __int128 wide;
+    return static_cast<std::size_t>((static_cast<wide>(tag) * slots_.size()) >> 32);
+  }
+  void put(std::uint64_t slot) noexcept {
+    std::size_t i = home(static_cast<std::uint32_t>(slot >> 32));
     while (slots_[i] != 0) i = (i + 1) & mask_;
-    slots_[i] = (h >> 32 << 32) | (std::uint64_t(index) + 1);
+    slots_[i] = slot;
   }
-  template <class KeyOf>
-  void grow(const KeyOf& key_of) {
-    rehash(slots_.empty() ? 64 : slots_.size() * 2, key_of);
-  }
-  template <class KeyOf>
-  void rehash(std::size_t cap, const KeyOf& key_of) {
+  void rehash(std::size_t cap) {
     big_vector<std::uint64_t> old = std::move(slots_);
     slots_.assign(cap, 0);
     mask_ = cap - 1;
+    // In slot order, which is tag order except for a cluster that wrapped around the end: the
+    // writes advance through the new table as the reads advance through the old one.
     for (std::uint64_t s : old)
-      if (s != 0) put(hash_key(key_of(static_cast<std::uint32_t>(s) - 1)), static_cast<std::uint32_t>(s) - 1);
+      if (s != 0) put(s);
   }
 
   big_vector<std::uint64_t> slots_;
