@@ -92,12 +92,13 @@ struct State {
 inline constexpr std::string_view state_stream_tag = "upline-state-v1";
 
 /// Writes fixed-width little-endian integers and length-prefixed strings through a 64 KiB buffer
-/// into `Sink`, which has `void write(const char*, std::size_t)`.
+/// into `Sink`, which has `void write(const char*, std::size_t)`. The writer's last bytes reach
+/// the sink only by flush(): a sink may throw (out of memory, a hashing failure), and a destructor
+/// must not.
 template <class Sink>
 class StreamWriter {
  public:
   explicit StreamWriter(Sink& sink) noexcept : sink_(sink) {}
-  ~StreamWriter() { flush(); }
   StreamWriter(const StreamWriter&) = delete;
   StreamWriter& operator=(const StreamWriter&) = delete;
 
@@ -216,6 +217,7 @@ void encode_state(const State& s, Sink& sink) {
     w.str(p.actor);
     w.i64(p.at);
   }
+  w.flush();
 }
 
 /// Appends what it is given to a std::string.
