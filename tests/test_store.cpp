@@ -1019,3 +1019,42 @@ TEST_CASE("store: a snapshot of the smallest possible orders loads (1-byte ids, 
   const Verification v = verify(dir);
   CHECK_MESSAGE(v.ok, joined(v.lines));
 }
+
+TEST_CASE("store: a data directory of upline 0.1 (journal and snapshot format 1) opens, verifies and keeps its format") {
+  const std::string fixture = std::string(UPLINE_TEST_GOLDEN_DIR) + "/../durability/data-0.1";  // tests/durability/data-0.1
+  const std::string snap = "snapshot-00000000000000000019.snap";
+  TempDir t;
+  const std::string dir = t / "d", journal_only = t / "j";
+  std::filesystem::create_directory(dir);
+  std::filesystem::create_directory(journal_only);
+  std::filesystem::copy_file(fixture + "/journal", dir + "/journal");
+  std::filesystem::copy_file(fixture + "/" + snap, dir + "/" + snap);
+  std::filesystem::copy_file(fixture + "/journal", journal_only + "/journal");
+  REQUIRE(read_file(dir + "/journal").substr(0, 16) == std::string("UPLINE-JOURNAL\0\1", 16));
+
+  std::string digest;
+  std::uint64_t last = 0;
+  {
+    auto store = Store::open(dir, opts());
+    CHECK(store->recovery().snapshot == snap);  // the format-1 snapshot is used, not skipped
+    auto replayed = Store::open(journal_only, opts());
+    CHECK(replayed->recovery().snapshot.empty());
+    CHECK(store->engine().digest() == replayed->engine().digest());
+    last = store->last_seq();
+    CHECK(last >= 19);
+    // Appending continues in the journal's own format.
+    const Submitted r = store->submit(R"({"type":"join","member":900001,"sponsor":null,"at":0})");
+    CHECK(r.seq == last + 1);
+    store->commit();
+    digest = store->engine().digest();
+  }
+  CHECK(read_file(dir + "/journal").substr(0, 16) == std::string("UPLINE-JOURNAL\0\1", 16));
+  auto store = Store::open(dir, opts());
+  CHECK(store->last_seq() == last + 1);
+  CHECK(store->engine().digest() == digest);
+  store.reset();
+  const Verification v = verify(dir);
+  CHECK_MESSAGE(v.ok, joined(v.lines));
+  std::string exported;
+  CHECK(export_journal(dir, 1, std::nullopt, exported) == last + 1);
+}
