@@ -107,6 +107,44 @@ TEST_CASE("KeyIndex finds every key inserted, and only those, across growth") {
   for (std::uint32_t i = 0; i < near.size(); ++i) CHECK(small.find(near[i], near_of) == i);
 }
 
+TEST_CASE("KeyIndex with adversarial hashes: equal tags, tags at the top of the range (clusters that wrap), growth and reserve") {
+  // The home slot is the hash's top 32 bits scaled to the table: tags near 2^32 land in the last
+  // slots and their clusters wrap to the first ones; equal tags share a home. Every key must be
+  // found, through every doubling, whatever the hashes.
+  std::vector<std::string> keys;
+  std::vector<std::uint64_t> hashes;
+  auto key_of = [&](std::uint32_t i) { return std::string_view(keys[i]); };
+  upline::Rng rng(11);
+  for (int round = 0; round < 3; ++round) {
+    KeyIndex index;
+    if (round == 2) index.reserve(3000);
+    keys.clear();
+    hashes.clear();
+    for (std::uint32_t i = 0; i < 6000; ++i) {
+      std::uint64_t tag = 0;
+      switch (i % 4) {
+        case 0: tag = 0xffffffffu - rng.below(8); break;        // the last slots: wrap around
+        case 1: tag = 0x80000000u; break;                         // one tag shared by many keys
+        case 2: tag = rng.below(16); break;                       // the first slots
+        default: tag = rng.next() >> 32; break;                   // anywhere
+      }
+      const std::uint64_t h = tag << 32 | (rng.next() & 0xffffffffu);
+      keys.push_back("k" + std::to_string(round) + "-" + std::to_string(i));
+      hashes.push_back(h);
+      REQUIRE(index.find(keys.back(), h, key_of) == KeyIndex::none);
+      index.insert(h, i);
+      // Every key so far, at a few points of growth.
+      if ((i & (i + 1)) == 0 || i % 997 == 0)
+        for (std::uint32_t k = 0; k <= i; ++k) REQUIRE(index.find(keys[k], hashes[k], key_of) == k);
+    }
+    CHECK(index.size() == keys.size());
+    CHECK(index.capacity() * 3 >= index.size() * 4);
+    for (std::uint32_t k = 0; k < keys.size(); ++k) REQUIRE(index.find(keys[k], hashes[k], key_of) == k);
+    CHECK(index.find("absent", hashes[0], key_of) == KeyIndex::none);
+    CHECK(index.find("absent", 0xffffffffull << 32, key_of) == KeyIndex::none);
+  }
+}
+
 TEST_CASE("StringArena keeps every string at a stable address") {
   StringArena arena;
   CHECK(arena.capacity() == 0);
