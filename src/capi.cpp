@@ -77,8 +77,17 @@ upl_status fill(Record* out, const Record& full) {
   return UPL_OK;
 }
 
+// Every event call starts here: until the call ends, the last status is UPL_ENOMEM and there are
+// no effects, so that a call that runs out of memory part way never leaves the previous event's
+// outcome readable as if it were this one's.
+void begin_event(upl_engine* e) {
+  e->effects.clear();
+  e->last = UPL_ENOMEM;
+}
+
 // Every typed call ends here: the engine's one door.
 upl_status run(upl_engine* e, const upline::Event& ev) {
+  begin_event(e);
   upline::Rejection why;
   if (e->engine.apply(ev, e->effects, &why)) {
     e->last = UPL_OK;
@@ -164,6 +173,7 @@ UPL_API upl_status upl_engine_scales(int* money_scale, int* points_scale, const 
 UPL_API upl_status upl_engine_apply_json(upl_engine* e, const char* event_json, size_t len, char** result_json) {
   return guard([&] {
     if (!e) return null_engine();
+    begin_event(e);
     if (!event_json) return not_an_event(e, fail(UPL_EINVALID, "event_json: NULL"));
     if (!result_json) return not_an_event(e, fail(UPL_EINVALID, "result_json: NULL"));
     const upline::Outcome& out = e->door.apply(std::string_view(event_json, len));
@@ -201,6 +211,7 @@ UPL_API upl_status upl_join(upl_engine* e, int64_t member, int64_t sponsor, int6
 UPL_API upl_status upl_purchase(upl_engine* e, const char* order, int64_t member, const char* shop, int64_t amount, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
+    begin_event(e);
     auto& p = std::get<upline::Purchase>(e->purchase);
     if (!text(order, "order", p.order) || !text(shop, "shop", p.shop)) return not_an_event(e, UPL_EINVALID);
     p.member = member;
@@ -213,6 +224,7 @@ UPL_API upl_status upl_purchase(upl_engine* e, const char* order, int64_t member
 UPL_API upl_status upl_refund(upl_engine* e, const char* order, int64_t amount, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
+    begin_event(e);
     auto& r = std::get<upline::Refund>(e->refund);
     if (!text(order, "order", r.order)) return not_an_event(e, UPL_EINVALID);
     r.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
@@ -224,6 +236,7 @@ UPL_API upl_status upl_refund(upl_engine* e, const char* order, int64_t amount, 
 UPL_API upl_status upl_refund_rest(upl_engine* e, const char* order, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
+    begin_event(e);
     auto& r = std::get<upline::Refund>(e->refund);
     if (!text(order, "order", r.order)) return not_an_event(e, UPL_EINVALID);
     r.amount.reset();
@@ -235,6 +248,7 @@ UPL_API upl_status upl_refund_rest(upl_engine* e, const char* order, int64_t at)
 UPL_API upl_status upl_redeem(upl_engine* e, int64_t member, int64_t points, const char* ref, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
+    begin_event(e);
     auto& r = std::get<upline::Redeem>(e->redeem);
     if (!text(ref, "ref", r.ref)) return not_an_event(e, UPL_EINVALID);
     r.member = member;
@@ -247,6 +261,7 @@ UPL_API upl_status upl_redeem(upl_engine* e, int64_t member, int64_t points, con
 UPL_API upl_status upl_adjust(upl_engine* e, int64_t member, int64_t points, const char* actor, const char* reason, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
+    begin_event(e);
     upline::Adjust a;
     if (!text(actor, "actor", a.actor) || !text(reason, "reason", a.reason)) return not_an_event(e, UPL_EINVALID);
     a.member = member;
@@ -267,6 +282,7 @@ UPL_API upl_status upl_reactivate(upl_engine* e, int64_t member, int64_t at) {
 UPL_API upl_status upl_change_plan(upl_engine* e, const char* plan_json, size_t len, const char* actor, int64_t at) {
   return guard([&] {
     if (!e) return null_engine();
+    begin_event(e);
     if (!plan_json) return not_an_event(e, fail(UPL_EINVALID, "plan_json: NULL"));
     upline::PlanChange c;
     if (!text(actor, "actor", c.actor)) return not_an_event(e, UPL_EINVALID);

@@ -109,8 +109,8 @@ class IdIndex {
     slots_[i] = s;
   }
   void rehash(std::size_t cap) {
-    big_vector<Slot> old = std::move(slots_);
-    slots_.assign(cap, Slot{0, 0, 0});
+    big_vector<Slot> old(cap, Slot{0, 0, 0});  // allocated first: if it throws, nothing changed
+    old.swap(slots_);
     mask_ = cap - 1;
     for (const Slot& s : old)
       if ((s.lo | s.hi) != 0) put(s);

@@ -331,8 +331,8 @@ class KeyIndex {
     slots_[i] = slot;
   }
   void rehash(std::size_t cap) {
-    big_vector<std::uint64_t> old = std::move(slots_);
-    slots_.assign(cap, 0);
+    big_vector<std::uint64_t> old(cap, 0);  // allocated first: if it throws, nothing changed
+    old.swap(slots_);
     mask_ = cap - 1;
     // In slot order, which is tag order except for a cluster that wrapped around the end: the
     // writes advance through the new table as the reads advance through the old one.
@@ -384,8 +384,8 @@ class CountMap {
     return static_cast<std::size_t>(key >> 32 ^ key) & mask_;
   }
   void rehash(std::size_t cap) {
-    big_vector<Slot> old = std::move(slots_);
-    slots_.assign(cap, Slot{});
+    big_vector<Slot> old(cap, Slot{});  // allocated first: if it throws, nothing changed
+    old.swap(slots_);
     mask_ = cap - 1;
     for (const Slot& o : old) {
       if (o.key == free) continue;

@@ -227,7 +227,10 @@ UPL_API upl_status upl_engine_effect(upl_effect *out, const upl_engine *engine, 
  * The outcome of the last event call: UPL_OK if the event was accepted, its rejection code, or
  * UPL_EINVALID if the call was refused for a NULL argument before it became an event (then the
  * engine did not change and there are no effects to read). Its message is upl_last_error().
- * After upl_engine_apply_json() returned UPL_ENOMEM, this says whether the event was applied.
+ * UPL_ENOMEM if memory ran out before the event's outcome was known: the engine may then hold
+ * part of the event (there is no rollback on allocation failure), so free it and rebuild it from
+ * the host's own record of events. When upl_engine_apply_json() returned UPL_ENOMEM only because
+ * its result line could not be copied out, this is the event's own code.
  */
 UPL_API upl_status upl_engine_last_status(const upl_engine *engine);
 

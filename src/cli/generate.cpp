@@ -35,6 +35,7 @@ int generate(GenerateOptions& g) {
   if (std::string why = Workload::check(o); !why.empty()) {
     // The generator names its field ("refund_per_mille: ..."); the user wrote the option.
     const std::size_t colon = why.find(':');
+    if (colon == std::string::npos) fail(exit_usage, why);
     std::string field = why.substr(0, colon);
     std::replace(field.begin(), field.end(), '_', '-');
     fail(exit_usage, "--" + field + why.substr(colon));

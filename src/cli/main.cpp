@@ -4,6 +4,7 @@
 #include "upline/store.hpp"
 #include "upline/version.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -115,7 +116,8 @@ int main(int argc, char** argv) {
   }
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--") break;
+    if (a.size() > 1 && a[0] == '-' && a[1] != '-' && !std::isdigit(static_cast<unsigned char>(a[1])))
+      return usage_error("unknown option \"" + a + "\"");  // there are no short options but -h
     if (a.rfind("--", 0) != 0) continue;  // a value or an argument: CLI11 judges it
     const std::string key = a.substr(0, a.find('='));
     const CLI::Option* opt = command->get_option_no_throw(key);

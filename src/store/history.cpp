@@ -4,6 +4,7 @@
 #include "upline/snapshot.hpp"
 #include "upline/store.hpp"
 
+#include <limits>
 #include <map>
 
 namespace upline {
@@ -12,35 +13,41 @@ Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t
   FileSystem& fs = fsp ? *fsp : posix_file_system();
   const std::string path = detail::journal_path(dir);
   const std::string image = detail::read_journal(fs, dir);
-  std::optional<Engine> engine;
-  std::uint64_t after = 0;
   // A snapshot past the journal's last record belongs to a history the journal no longer has
-  // (Store::open removes it; this walk only reads, so it passes it by).
-  const JournalScan probe = scan_journal(image);
-  if (probe.end == JournalScan::End::corrupt) detail::corrupt(path, probe.problem);
-  for (const auto& [seq, name] : snapshots_in(fs, dir)) {
-    if (seq > probe.last_seq) continue;
-    if (until && until->by == Until::By::seq && seq > static_cast<std::uint64_t>(until->value)) continue;
-    try {
-      std::uint64_t stored = 0;
-      State st = decode_snapshot(fs.read(dir + "/" + name), stored);
-      if (stored != seq) continue;
-      if (until && until->by == Until::By::time && st.clock > until->value) continue;
-      engine.emplace(std::move(st));
-      after = seq;
-      break;
-    } catch (const FormatError&) {
-      continue;  // a damaged snapshot is not needed: the journal has everything
+  // (Store::open removes it; this walk only reads, so it passes it by). The journal's end is known
+  // only once it has been scanned: in that rare case the walk starts again without the snapshot.
+  std::uint64_t journal_end = std::numeric_limits<std::uint64_t>::max();
+  for (;;) {
+    std::optional<Engine> engine;
+    std::uint64_t after = 0;
+    for (const auto& [seq, name] : snapshots_in(fs, dir)) {
+      if (seq > journal_end) continue;
+      if (until && until->by == Until::By::seq && seq > static_cast<std::uint64_t>(until->value)) continue;
+      try {
+        std::uint64_t stored = 0;
+        State st = decode_snapshot(fs.read(dir + "/" + name), stored);
+        if (stored != seq) continue;
+        if (until && until->by == Until::By::time && st.clock > until->value) continue;
+        engine.emplace(std::move(st));
+        after = seq;
+        break;
+      } catch (const FormatError&) {
+        continue;  // a damaged snapshot is not needed: the journal has everything
+      }
     }
+    detail::Replayed r = detail::replay(path, image, engine, after, [&](const JournalRecord& rec, const Engine& e) {
+      if (!until) return false;
+      if (until->by == Until::By::seq) return rec.seq > static_cast<std::uint64_t>(until->value);
+      // By time: stop at the first event that would be applied after it (applied times only grow).
+      return rec.status == Code::ok && rec.event && std::max(e.clock(), rec.at()) > until->value;
+    });
+    if (after > r.scan.last_seq) {
+      journal_end = r.scan.last_seq;
+      continue;
+    }
+    if (last_seq) *last_seq = std::max(after, r.applied_to);
+    return std::move(*engine);
   }
-  detail::Replayed r = detail::replay(path, image, engine, after, [&](const JournalRecord& rec, const Engine& e) {
-    if (!until) return false;
-    if (until->by == Until::By::seq) return rec.seq > static_cast<std::uint64_t>(until->value);
-    // By time: stop at the first event that would be applied after it (applied times only grow).
-    return rec.status == Code::ok && rec.event && std::max(e.clock(), rec.at()) > until->value;
-  });
-  if (last_seq) *last_seq = std::max(after, r.applied_to);
-  return std::move(*engine);
 }
 
 std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until, std::string& out, FileSystem* fsp) {
