@@ -792,6 +792,22 @@ TEST_CASE("engine: rewards") {
                                              reward(2, "mug"), reward(2, "trip")}));
 }
 
+TEST_CASE("engine: a member credited twice by one purchase keeps the place of its first credit in the §8 work list") {
+  // Found by the independent implementation: B's first credit (bronze, 0.10) leaves it below the
+  // reward, A's (bronze L2) takes A to it, B's second (silver, 50.00) takes B to it. SPEC §8 seeds
+  // the work list in order of first credit — C, B, A — whatever each credit alone reached.
+  Fx f(plan_json(R"([{"name":"bronze","width":2,"rates":["0.001","0.0001"]},
+                     {"name":"silver","width":2,"rates":["0.5"],"promote_at":{"lifetime_points":"0"}}])",
+                 R"(,"rewards":[{"id":"r","lifetime_points":"10"}])"));
+  ACCEPT(f.join(1));     // A: silver node 0
+  ACCEPT(f.join(2, 1));  // B: silver node 1, under A
+  ACCEPT(f.join(3, 1));  // D: silver node 2, under A
+  ACCEPT(f.join(4, 2));  // C: silver node 3, under B; bronze node 3, under B
+  ACCEPT(f.adjust(1, "9.99"));
+  CHECK(ACCEPT(f.buy("o", 4, "100.00")).fx == lines({own(4, "100.00"), up(2, "0.10", "bronze", 1), up(1, "0.01", "bronze", 2),
+                                                     up(2, "50.00", "silver", 1), reward(4, "r"), reward(2, "r"), reward(1, "r")}));
+}
+
 TEST_CASE("engine: rewards of a purchase come in first-credit order") {
   Fx f(plan_json(R"([{"name":"bronze","width":2,"rates":["0.05","0.03"]}])", R"(,"rewards":[{"id":"starter","lifetime_points":"3.00"}])"));
   ACCEPT(f.join(1));

@@ -367,11 +367,6 @@ class Members {
   /// Applies changes that fits() accepted to balances and lifetimes, and reports each as a credit
   /// or a debit effect.
   void apply(const Changes& changes, std::vector<Effect>& fx) {
-    apply(changes, fx, [](std::uint32_t) {});
-  }
-  /// The same, calling `then(member)` after each change (one pass: the record is hot).
-  template <class Then>
-  void apply(const Changes& changes, std::vector<Effect>& fx, Then&& then) {
     fx.reserve(fx.size() + changes.size());
     for (const Change& c : changes) {
       MemberRecord& r = records_[c.member];
@@ -380,8 +375,16 @@ class Members {
       bound(r);
       if (c.points > 0) fx.push_back(Effect{EffectType::credit, c.kind, c.tier, 0, c.level, 0, r.id, 0, c.points});
       else fx.push_back(Effect{EffectType::debit, c.kind, 0, 0, 0, 0, r.id, 0, -c.points});
-      then(c.member);
     }
+  }
+  /// The same, then calls `then(member)` for each change in order, once every change is applied:
+  /// `then` sees each member's final balance and lifetime of the event, even for a member changed
+  /// more than once (SPEC §8 seeds its work list in order of first credit, and what a member can
+  /// do depends on where the whole event leaves it).
+  template <class Then>
+  void apply(const Changes& changes, std::vector<Effect>& fx, Then&& then) {
+    apply(changes, fx);
+    for (const Change& c : changes) then(c.member);
   }
 
   /// A redemption: balance only (SPEC §7), which only ever moves toward 0 or below it by at most

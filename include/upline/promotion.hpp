@@ -52,11 +52,13 @@ class Promotion {
     work_[size_++] = m;
   }
 
-  /// Appends member m, just credited, unless processing it could do nothing: its lifetime is below
-  /// both the next tier's lifetime_points (no promotion is possible, whatever else happens in this
-  /// event: lifetime changes only before the list runs) and its reward floor (no reward is due).
+  /// Appends member m, credited by this event, unless processing it could do nothing: its lifetime
+  /// is below both the next tier's lifetime_points (no promotion is possible, whatever else happens
+  /// in this event: lifetime changes only before the list runs) and its reward floor (no reward is
+  /// due). Called in order of first credit once every credit of the event is applied, so that the
+  /// test sees the member's final lifetime (a member credited twice keeps its first place).
   /// Leaving it out changes no outcome: a promotion of another member that could help it (a
-  /// referral, a filled level) appends it anyway.
+  /// referral, a filled level) appends it anyway, and it would do nothing then either.
   [[gnu::always_inline]] void enqueue_credited(Members& members, std::uint32_t m) {
     const MemberRecord& r = members[m];
     if (r.lifetime < floors_[r.tier] && r.lifetime < r.reward_floor) return;
