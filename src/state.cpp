@@ -571,48 +571,125 @@ MemberView member_view(const State& s, std::uint32_t m) {
   return v;
 }
 
-void append_dump_json(std::string& out, const State& s) {
+void append_member_json(std::string& out, const State& s, std::uint32_t m) {
   const Plan& plan = *s.plan;
+  const Members& members = s.members;
+  const MemberRecord& r = members[m];
+  auto out_it = std::back_inserter(out);
+  fmt::format_to(out_it, R"({{"id":{},"sponsor":)", r.id);
+  if (r.sponsor == no_member) out += "null";
+  else fmt::format_to(out_it, "{}", members[r.sponsor].id);
+  out += R"(,"tier":)";
+  append_json_string(out, plan.tiers[r.tier].name);
+  out += R"(,"status":")";
+  out += status_name(r.status);
+  out += R"(","balance":")";
+  append_units(out, r.balance, plan.points_scale);
+  out += R"(","lifetime":")";
+  append_units(out, r.lifetime, plan.points_scale);
+  fmt::format_to(out_it, R"(","orders":{},"nodes":[)", r.orders);
+  for (std::uint32_t t = 0; t <= r.tier; ++t) {
+    const State::NodeAt n = s.node_at(m, t);
+    if (t) out += ',';
+    out += R"({"tier":)";
+    append_json_string(out, plan.tiers[t].name);
+    out += R"(,"parent":)";
+    if (n.parent == 0) out += "null";
+    else fmt::format_to(out_it, "{}", n.parent);
+    fmt::format_to(out_it, R"(,"position":{}}})", n.position);
+  }
+  out += R"(],"rewards":[)";
+  const auto& rewards = members.rewards(m);
+  for (std::size_t k = 0; k < rewards.size(); ++k) {
+    if (k) out += ',';
+    append_json_string(out, members.reward_names()[rewards[k]]);
+  }
+  out += "]}";
+}
+
+void append_progress_json(std::string& out, const State& s, std::uint32_t m) {
+  const Plan& plan = *s.plan;
+  const MemberRecord& r = s.members[m];
+  if (r.tier + 1u >= plan.tiers.size()) {
+    out += "null";
+    return;
+  }
+  const Tier& next = plan.tiers[r.tier + 1u];
+  const PromoteAt& c = *next.promote_at;
+  auto out_it = std::back_inserter(out);
+  out += R"({"tier":)";
+  append_json_string(out, next.name);
+  out += R"(,"criteria":[)";
+  bool first = true;
+  auto open = [&](const char* name) {
+    if (!first) out += ',';
+    first = false;
+    out += R"({"criterion":")";
+    out += name;
+    out += "\",";
+  };
+  if (c.lifetime_points) {
+    open("lifetime_points");
+    out += R"("have":")";
+    append_units(out, r.lifetime, plan.points_scale);
+    out += R"(","need":")";
+    append_units(out, c.lifetime_points->units, plan.points_scale);
+    fmt::format_to(out_it, R"(","met":{}}})", r.lifetime >= c.lifetime_points->units);
+  }
+  if (c.direct_referrals) {
+    const std::uint64_t have = s.members.referrals_at_least(m, c.direct_referrals->min_tier, plan.tiers.size());
+    open("direct_referrals");
+    out += R"("min_tier":)";
+    append_json_string(out, plan.tiers[c.direct_referrals->min_tier].name);
+    fmt::format_to(out_it, R"(,"have":{},"need":{},"met":{}}})", have, c.direct_referrals->count, have >= c.direct_referrals->count);
+  }
+  if (c.filled_levels) {
+    // The deepest k <= need for which the member's matrix levels 1..k below it are all filled.
+    const Matrix& mx = s.matrices[r.tier];
+    const Matrix::Node n = mx.node_of(m);
+    std::uint32_t have = 0;
+    while (have < *c.filled_levels && mx.levels_filled(n, have + 1)) ++have;
+    open("filled_levels");
+    fmt::format_to(out_it, R"("have":{},"need":{},"met":{}}})", have, *c.filled_levels, have >= *c.filled_levels);
+  }
+  out += "]}";
+}
+
+void append_order_json(std::string& out, const State& s, std::uint32_t i) {
+  const Plan& plan = *s.plan;
+  const Ledger::Order& o = s.ledger.order(i);
+  auto out_it = std::back_inserter(out);
+  out += R"({"id":)";
+  append_json_string(out, o.id);
+  fmt::format_to(out_it, R"(,"member":{},"shop":)", s.members[o.member].id);
+  append_json_string(out, s.ledger.shop_names()[o.shop]);
+  out += R"(,"amount":")";
+  append_units(out, o.amount, plan.money_scale);
+  out += R"(","refunded":")";
+  append_units(out, o.refunded, plan.money_scale);
+  fmt::format_to(out_it, R"(","at":{},"credits":[)", o.at);
+  for (std::uint32_t k = 0; k < o.credit_count; ++k) {
+    const Ledger::Credit& c = s.ledger.credit(o, k);
+    if (k) out += ',';
+    fmt::format_to(out_it, R"({{"member":{},"points":")", s.members[c.member].id);
+    append_units(out, c.points, plan.points_scale);
+    out += R"(","clawed_back":")";
+    append_units(out, proportion(c.points, o.refunded, o.amount), plan.points_scale);
+    out += "\"}";
+  }
+  out += "]}";
+}
+
+void append_dump_json(std::string& out, const State& s) {
   const Members& members = s.members;
   std::vector<std::uint32_t> order(members.size());
   std::iota(order.begin(), order.end(), 0u);
   std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return members[a].id < members[b].id; });
   out.reserve(out.size() + order.size() * 200 + 128);
-  auto out_it = std::back_inserter(out);
-  fmt::format_to(out_it, R"({{"applied":{},"rejected":{},"digest":"{}","members":[)", s.applied, s.rejected, digest(s));
+  fmt::format_to(std::back_inserter(out), R"({{"applied":{},"rejected":{},"digest":"{}","members":[)", s.applied, s.rejected, digest(s));
   for (std::size_t i = 0; i < order.size(); ++i) {
-    const std::uint32_t m = order[i];
-    const MemberRecord& r = members[m];
     out += i ? ",\n" : "\n";
-    fmt::format_to(out_it, R"({{"id":{},"sponsor":)", r.id);
-    if (r.sponsor == no_member) out += "null";
-    else fmt::format_to(out_it, "{}", members[r.sponsor].id);
-    out += R"(,"tier":)";
-    append_json_string(out, plan.tiers[r.tier].name);
-    out += R"(,"status":")";
-    out += status_name(r.status);
-    out += R"(","balance":")";
-    append_units(out, r.balance, plan.points_scale);
-    out += R"(","lifetime":")";
-    append_units(out, r.lifetime, plan.points_scale);
-    fmt::format_to(out_it, R"(","orders":{},"nodes":[)", r.orders);
-    for (std::uint32_t t = 0; t <= r.tier; ++t) {
-      const State::NodeAt n = s.node_at(m, t);
-      if (t) out += ',';
-      out += R"({"tier":)";
-      append_json_string(out, plan.tiers[t].name);
-      out += R"(,"parent":)";
-      if (n.parent == 0) out += "null";
-      else fmt::format_to(out_it, "{}", n.parent);
-      fmt::format_to(out_it, R"(,"position":{}}})", n.position);
-    }
-    out += R"(],"rewards":[)";
-    const auto& rewards = members.rewards(m);
-    for (std::size_t k = 0; k < rewards.size(); ++k) {
-      if (k) out += ',';
-      append_json_string(out, members.reward_names()[rewards[k]]);
-    }
-    out += "]}";
+    append_member_json(out, s, order[i]);
   }
   out += order.empty() ? "]}\n" : "\n]}\n";
 }

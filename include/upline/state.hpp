@@ -275,4 +275,20 @@ MemberView member_view(const State& s, std::uint32_t m);
 /// The SPEC §10 state dump (applied, rejected, digest, members sorted by id), appended to `out`.
 void append_dump_json(std::string& out, const State& s);
 
+/// Member index m as one object of the dump's "members" array (no line break).
+void append_member_json(std::string& out, const State& s, std::uint32_t m);
+
+/// Member index m's progress toward the next tier (SPEC §8), or `null` at the top tier:
+/// `{"tier":NEXT,"criteria":[{"criterion":"lifetime_points","have":"…","need":"…","met":B},
+/// {"criterion":"direct_referrals","min_tier":T,"have":N,"need":N,"met":B},
+/// {"criterion":"filled_levels","have":K,"need":K,"met":B}]}` — the next tier's promote_at
+/// criteria in that order, `have` for filled_levels being the deepest k <= need whose levels are
+/// all filled in the member's current tier's matrix.
+void append_progress_json(std::string& out, const State& s, std::uint32_t m);
+
+/// Order index i as `{"id","member","shop","amount","refunded","at","credits":[{"member","points",
+/// "clawed_back"}]}`: amounts as decimal strings at their scale, credits in emission order,
+/// clawed_back being what refunds have taken back from each so far (SPEC §7).
+void append_order_json(std::string& out, const State& s, std::uint32_t i);
+
 }  // namespace upline

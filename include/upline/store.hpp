@@ -24,6 +24,7 @@
 #include "upline/journal.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -89,6 +90,19 @@ class Store {
   /// Writes a snapshot of the current state (after committing), then prunes old ones.
   std::string snapshot();
 
+  // Group commit in steps, for a host that applies more events while an fsync is in flight
+  // (`upline serve`): write() hands every record submitted so far to the file and returns the
+  // last sequence number written; sync_written() fsyncs what was written — the one call that may
+  // run on another thread, concurrently with submit() and write(); then the owning thread calls
+  // mark_durable(seq) with write()'s result, or mark_failed() when the fsync threw (the store
+  // stops, as after any failed write or fsync).
+  std::uint64_t write();
+  void sync_written() const;
+  void mark_durable(std::uint64_t seq) noexcept;
+  void mark_failed(const std::string& what);
+  /// The plan the directory was created with, as canonical JSON (its genesis record).
+  const std::string& genesis_plan() const noexcept { return genesis_plan_; }
+
   const Engine& engine() const noexcept { return engine_; }
   std::uint64_t last_seq() const noexcept { return last_seq_; }
   std::uint64_t durable_seq() const noexcept { return durable_seq_; }
@@ -104,6 +118,7 @@ class Store {
   Submitted submit(const Input& in, std::string_view text);
   Submitted append(Code code, const Event* event, std::string_view text, RecordKind text_kind, Submitted result);
   void check_usable() const;
+  void write_out();
   void flush(bool fsync);
 
   std::string dir_;
@@ -120,6 +135,7 @@ class Store {
   std::uint64_t since_snapshot_ = 0;
   std::uint32_t chain_ = 0;
   std::string pending_;
+  std::string genesis_plan_;
   Recovery recovery_;
   std::optional<std::string> failure_;
 };
@@ -139,6 +155,12 @@ Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t
 /// Returns how many were written.
 std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until, std::string& out,
                              FileSystem* fs = nullptr);
+
+/// Gives `line` the result line (door.hpp append_result_json, `upline replay --effects`) of every
+/// journal record in (after, until], in order: the state as of `after` rebuilt, then each record
+/// applied again. `line` returns false to stop. Returns the last sequence number given (0: none).
+std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::uint64_t until,
+                             const std::function<bool(std::uint64_t seq, std::string_view line)>& line, FileSystem* fs = nullptr);
 
 /// The result of verify().
 struct Verification {

@@ -50,6 +50,29 @@ Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t
   }
 }
 
+std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::uint64_t until,
+                             const std::function<bool(std::uint64_t, std::string_view)>& line, FileSystem* fsp) {
+  FileSystem& fs = fsp ? *fsp : posix_file_system();
+  Engine engine = rebuild(dir, Until{Until::By::seq, static_cast<std::int64_t>(std::min<std::uint64_t>(after, INT64_MAX))}, nullptr, &fs);
+  std::vector<Effect> fx;
+  EventReader reader;
+  std::string out;
+  std::uint64_t given = 0;
+  bool stopped = false;
+  // The journal may be growing (a server writes it): a record being written reads as a torn tail,
+  // where the scan ends.
+  scan_journal(detail::read_journal(fs, dir), [&](const JournalRecord& rec, std::uint64_t) {
+    if (stopped || rec.kind == RecordKind::genesis || rec.seq <= after || rec.seq > until) return;
+    Rejection why;
+    const Code got = detail::apply_record(engine, reader, rec, fx, &why);
+    out.clear();
+    append_result_json(out, rec.seq, got, got == Code::ok ? std::string_view{} : std::string_view(why.message), fx, engine);
+    given = rec.seq;
+    if (!line(rec.seq, out)) stopped = true;
+  });
+  return given;
+}
+
 std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until, std::string& out, FileSystem* fsp) {
   FileSystem& fs = fsp ? *fsp : posix_file_system();
   const std::string path = detail::journal_path(dir);

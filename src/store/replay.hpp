@@ -34,8 +34,9 @@ inline Engine genesis_engine(const JournalRecord& genesis, const std::string& pa
 }
 
 /// Applies one journal record through the one door; returns the code it gives now.
-inline Code apply_record(Engine& engine, EventReader& reader, const JournalRecord& rec, std::vector<Effect>& fx) {
-  Rejection why;
+inline Code apply_record(Engine& engine, EventReader& reader, const JournalRecord& rec, std::vector<Effect>& fx, Rejection* rejection = nullptr) {
+  Rejection local;
+  Rejection& why = rejection ? *rejection : local;
   if (rec.event) return engine.apply(*rec.event, fx, &why) ? Code::ok : why.code;
   if (rec.kind == RecordKind::rejected) return engine.apply(Input(Rejection{rec.status, rec.text}), fx, &why) ? Code::ok : why.code;
   return engine.apply(reader.read(rec.text), fx, &why) ? Code::ok : why.code;
@@ -45,6 +46,7 @@ struct Replayed {
   JournalScan scan;
   std::uint64_t applied_to = 0;  // last sequence applied
   std::uint64_t replayed = 0;
+  std::string genesis;  // the genesis record's plan (canonical JSON)
 };
 
 /// Replays a journal image into `engine` (from the genesis, or on top of a snapshot at `after`),
@@ -59,6 +61,7 @@ Replayed replay(const std::string& path, std::string_view image, std::optional<E
   out.scan = scan_journal(image, [&](const JournalRecord& rec, std::uint64_t offset) {
     if (stopped) return;
     if (rec.kind == RecordKind::genesis) {
+      out.genesis = rec.text;
       if (!engine) engine.emplace(genesis_engine(rec, path));
       return;
     }

@@ -70,6 +70,7 @@ std::unique_ptr<Store> Store::create(const std::string& dir, std::string_view pl
   fs.sync_dir(dir);
   std::unique_ptr<Store> s(new Store(dir, options, Engine(std::move(*plan)), journal_version));
   s->lock_fd_ = lock;
+  s->genesis_plan_ = s->engine_.plan().canonical_json();
   s->chain_ = chain;
   s->journal_fd_ = fs.open_append(path, false);
   return s;
@@ -121,6 +122,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
     std::unique_ptr<Store> s(new Store(dir, options, std::move(*engine), r.scan.version));
     s->lock_fd_ = lock;
     s->recovery_ = std::move(rec);
+    s->genesis_plan_ = std::move(r.genesis);
     s->chain_ = r.scan.chain;
     s->last_seq_ = s->written_seq_ = s->durable_seq_ = r.scan.last_seq;
     s->journal_fd_ = fs.open_append(path, false);
@@ -216,17 +218,20 @@ Submitted Store::append(Code code, const Event* event, std::string_view text, Re
   return result;
 }
 
-void Store::flush(bool fsync) {
-  if (!pending_.empty()) {
-    try {
-      fs_.write(journal_fd_, pending_);
-    } catch (const StoreError& e) {
-      failure_ = e.what();
-      throw;
-    }
-    pending_.clear();
-    written_seq_ = last_seq_;
+void Store::write_out() {
+  if (pending_.empty()) return;
+  try {
+    fs_.write(journal_fd_, pending_);
+  } catch (const StoreError& e) {
+    failure_ = e.what();
+    throw;
   }
+  pending_.clear();
+  written_seq_ = last_seq_;
+}
+
+void Store::flush(bool fsync) {
+  write_out();
   if (fsync && durable_seq_ < written_seq_) {
     try {
       fs_.sync(journal_fd_);
@@ -236,6 +241,22 @@ void Store::flush(bool fsync) {
     }
   }
   durable_seq_ = written_seq_;
+}
+
+std::uint64_t Store::write() {
+  check_usable();
+  write_out();
+  return written_seq_;
+}
+
+void Store::sync_written() const { fs_.sync(journal_fd_); }
+
+void Store::mark_durable(std::uint64_t seq) noexcept {
+  if (seq > durable_seq_ && seq <= written_seq_) durable_seq_ = seq;
+}
+
+void Store::mark_failed(const std::string& what) {
+  if (!failure_) failure_ = what;
 }
 
 void Store::commit() {
