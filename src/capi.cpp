@@ -1,10 +1,16 @@
-// capi.cpp — the C ABI (include/upline/upline.h) over upline::Engine.
+// capi.cpp — the C ABI (include/upline/upline.h) over upline::Engine and upline::Store.
 //
 // Every exported body is wrapped by `guard`, which turns any C++ exception into a status and a
 // thread-local message: nothing throws or aborts across the boundary.
+//
+// A store's engine is shown to the host as an upl_engine of its own (upl_store_engine()): a view
+// that reads the store's engine and that the engine's event calls refuse. The typed calls build
+// their events once, in the functions below, for an engine or for a store alike; `run` hands the
+// event to the engine, or to the store, which applies and journals it.
 #include "upline/upline.h"
 
 #include "upline/door.hpp"
+#include "upline/store_open.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -20,16 +26,27 @@ static_assert(static_cast<int>(UPL_EDUPLICATE_ORDER) == static_cast<int>(upline:
 static_assert(static_cast<int>(UPL_EINVALID_EVENT) == static_cast<int>(upline::Code::invalid_event));
 
 struct upl_engine {
-  upline::Engine engine;
-  upline::LineDoor door{engine};
+  std::optional<upline::Engine> owned;  // an engine of upl_engine_open_json(); empty in a store's view
+  const upline::Engine& engine;         // what queries read: `owned`, or the store's engine
+  upline::Store* store = nullptr;       // a store's view: events go to the store, which journals them
+  std::optional<upline::LineDoor> door;  // over `owned`
   std::vector<upline::Effect> effects;  // the last accepted event's (empty after a rejection)
   std::string result;
   // The typed calls' events, reused: their strings keep their capacity from call to call, so
   // that an accepted purchase allocates nothing once the engine's tables have grown.
   upline::Event purchase{upline::Purchase{}}, refund{upline::Refund{}}, redeem{upline::Redeem{}};
   upl_status last = UPL_OK;
+  std::uint64_t seq = 0;  // a store's view: the last event call's sequence number, 0 if it journaled nothing
 
-  explicit upl_engine(upline::Plan p) : engine(std::move(p)) {}
+  explicit upl_engine(upline::Plan p) : owned(std::in_place, std::move(p)), engine(*owned), door(std::in_place, *owned) {}
+  explicit upl_engine(upline::Store& s) : engine(s.engine()), store(&s) {}
+};
+
+struct upl_store {
+  std::unique_ptr<upline::Store> store;
+  upl_engine view{*store};
+
+  explicit upl_store(std::unique_ptr<upline::Store> s) : store(std::move(s)) {}
 };
 
 namespace {
@@ -41,10 +58,21 @@ upl_status fail(upl_status s, std::string msg) {
   return s;
 }
 
+upl_status store_status(const upline::StoreError& e) {
+  switch (e.kind()) {
+    case upline::StoreError::Kind::io: return UPL_EIO;
+    case upline::StoreError::Kind::corrupt: return UPL_ECORRUPT;
+    case upline::StoreError::Kind::usage: break;
+  }
+  return upline::store_busy(e) ? UPL_EBUSY : UPL_EINVALID;
+}
+
 template <class F>
 upl_status guard(F&& f) noexcept {
   try {
     return f();
+  } catch (const upline::StoreError& e) {
+    return fail(store_status(e), e.what());
   } catch (const std::bad_alloc&) {
     return fail(UPL_ENOMEM, "out of memory");
   } catch (const std::exception& e) {
@@ -85,11 +113,29 @@ void begin_event(upl_engine* e) {
   e->last = UPL_ENOMEM;
 }
 
-// Every typed call ends here: the engine's one door.
+// A submitted event's outcome, as the engine's calls report theirs.
+upl_status record(upl_engine* e, upline::Submitted&& done) {
+  e->seq = done.seq;
+  e->effects = std::move(done.effects);
+  e->last = static_cast<upl_status>(done.code);
+  if (done.code != upline::Code::ok) last_error = std::move(done.message);
+  return e->last;
+}
+
+// Every typed call ends here: the engine's one door, or the store's (which applies the event
+// through the same door and journals it). A store that fails leaves its status as the outcome.
 upl_status run(upl_engine* e, const upline::Event& ev) {
   begin_event(e);
+  if (e->store) {
+    try {
+      return record(e, e->store->submit(ev));
+    } catch (const upline::StoreError& x) {
+      e->last = store_status(x);
+      throw;
+    }
+  }
   upline::Rejection why;
-  if (e->engine.apply(ev, e->effects, &why)) {
+  if (e->owned->apply(ev, e->effects, &why)) {
     e->last = UPL_OK;
     return UPL_OK;
   }
@@ -125,6 +171,120 @@ char* copy_out(const std::string& s) {
 
 upl_status null_engine() { return fail(UPL_EINVALID, "engine: NULL"); }
 
+// The engine's event calls take engines of their own only: a store's view is read-only.
+upl_status writable(const upl_engine* e) {
+  if (!e) return null_engine();
+  if (e->store)
+    return fail(UPL_EINVALID, "engine: the engine of store " + upline::shown_string(e->store->dir()) +
+                                  " is read-only; submit events with the upl_store_* calls");
+  return UPL_OK;
+}
+
+upl_status null_store() { return fail(UPL_EINVALID, "store: NULL"); }
+
+// ---- the typed calls, for an engine or a store's view ---------------------------------------------
+
+upl_status join(upl_engine* e, int64_t member, int64_t sponsor, int64_t at) {
+  return run(e, upline::Join{member, sponsor == 0 ? std::nullopt : std::optional<upline::MemberId>(sponsor), at});
+}
+
+upl_status purchase(upl_engine* e, const char* order, int64_t member, const char* shop, int64_t amount, int64_t at) {
+  begin_event(e);
+  auto& p = std::get<upline::Purchase>(e->purchase);
+  if (!text(order, "order", p.order) || !text(shop, "shop", p.shop)) return not_an_event(e, UPL_EINVALID);
+  p.member = member;
+  p.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
+  p.at = at;
+  return run(e, e->purchase);
+}
+
+upl_status refund(upl_engine* e, const char* order, int64_t amount, int64_t at) {
+  begin_event(e);
+  auto& r = std::get<upline::Refund>(e->refund);
+  if (!text(order, "order", r.order)) return not_an_event(e, UPL_EINVALID);
+  r.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
+  r.at = at;
+  return run(e, e->refund);
+}
+
+upl_status refund_rest(upl_engine* e, const char* order, int64_t at) {
+  begin_event(e);
+  auto& r = std::get<upline::Refund>(e->refund);
+  if (!text(order, "order", r.order)) return not_an_event(e, UPL_EINVALID);
+  r.amount.reset();
+  r.at = at;
+  return run(e, e->refund);
+}
+
+upl_status redeem(upl_engine* e, int64_t member, int64_t points, const char* ref, int64_t at) {
+  begin_event(e);
+  auto& r = std::get<upline::Redeem>(e->redeem);
+  if (!text(ref, "ref", r.ref)) return not_an_event(e, UPL_EINVALID);
+  r.member = member;
+  r.points = upline::Decimal::from_units(points, e->engine.plan().points_scale);
+  r.at = at;
+  return run(e, e->redeem);
+}
+
+upl_status adjust(upl_engine* e, int64_t member, int64_t points, const char* actor, const char* reason, int64_t at) {
+  begin_event(e);
+  upline::Adjust a;
+  if (!text(actor, "actor", a.actor) || !text(reason, "reason", a.reason)) return not_an_event(e, UPL_EINVALID);
+  a.member = member;
+  a.points = upline::Decimal::from_units(points, e->engine.plan().points_scale);
+  a.at = at;
+  return run(e, a);
+}
+
+upl_status change_plan(upl_engine* e, const char* plan_json, size_t len, const char* actor, int64_t at) {
+  begin_event(e);
+  if (!plan_json) return not_an_event(e, fail(UPL_EINVALID, "plan_json: NULL"));
+  upline::PlanChange c;
+  if (!text(actor, "actor", c.actor)) return not_an_event(e, UPL_EINVALID);
+  c.at = at;
+  upline::PlanFaults faults;
+  auto plan = upline::Plan::parse(std::string_view(plan_json, len), faults);
+  if (plan) c.plan = std::make_shared<const upline::Plan>(std::move(*plan));
+  else c.plan_fault = "plan: " + faults.message();  // reported by the engine in its place (SPEC §4)
+  return run(e, c);
+}
+
+// A store's event call: `call` runs on the store's view; `seq` receives the number of the event
+// it journaled, if it journaled one.
+template <class Call>
+upl_status store_event(upl_store* s, uint64_t* seq, Call&& call) {
+  return guard([&] {
+    if (!s) return null_store();
+    s->view.seq = 0;
+    const upl_status st = call(&s->view);
+    if (seq && s->view.seq != 0) *seq = s->view.seq;
+    return st;
+  });
+}
+
+// The options a host passed: read up to its record's size, checked whole before any is used.
+bool store_options(const upl_store_options* in, upline::StoreOptions& out) {
+  if (!in) return true;
+  constexpr std::uint32_t min_size = 24;  // upl_store_options as it first was (0.2)
+  if (in->size < min_size)
+    return fail(UPL_EINVALID, "options->size: " + std::to_string(in->size) + " is smaller than " + std::to_string(min_size) +
+                                  " (set it to sizeof(upl_store_options): UPL_STORE_OPTIONS_INIT)"),
+           false;
+  switch (in->durability) {
+    case UPL_SYNC_EVERY: out.durability = upline::Durability::every; break;
+    case UPL_SYNC_GROUP: out.durability = upline::Durability::group; break;
+    case UPL_SYNC_NONE: out.durability = upline::Durability::none; break;
+    default:
+      return fail(UPL_EINVALID, "options->durability: " + std::to_string(in->durability) +
+                                    " is not UPL_SYNC_EVERY (0), UPL_SYNC_GROUP (1) or UPL_SYNC_NONE (2)"),
+             false;
+  }
+  if (in->keep_snapshots < 1) return fail(UPL_EINVALID, "options->keep_snapshots: 0 is out of range 1.."), false;
+  out.snapshot_every = in->snapshot_every;
+  out.keep_snapshots = static_cast<std::size_t>(in->keep_snapshots);
+  return true;
+}
+
 upl_status unknown_member(std::int64_t m) { return fail(UPL_ENOTFOUND, upline::reject::unknown_member(m).message); }
 
 }  // namespace
@@ -137,6 +297,9 @@ UPL_API const char* upl_status_str(upl_status s) {
     case UPL_ENOMEM: return "nomem";
     case UPL_ENOTFOUND: return "notfound";
     case UPL_EINTERNAL: return "internal";
+    case UPL_EIO: return "io";
+    case UPL_ECORRUPT: return "corrupt";
+    case UPL_EBUSY: return "busy";
     default: break;  // the rejection codes, and values that are no status at all
   }
   std::string_view n = upline::code_name(static_cast<upline::Code>(s));
@@ -161,7 +324,10 @@ UPL_API upl_status upl_engine_open_json(upl_engine** out, const char* plan_json,
   });
 }
 
-UPL_API void upl_engine_free(upl_engine* engine) { delete engine; }
+UPL_API void upl_engine_free(upl_engine* engine) {
+  if (engine && engine->store) return;  // a store's view belongs to its store (upl_store_close)
+  delete engine;
+}
 
 UPL_API upl_status upl_engine_scales(int* money_scale, int* points_scale, const upl_engine* e) {
   if (!e) return null_engine();
@@ -172,11 +338,11 @@ UPL_API upl_status upl_engine_scales(int* money_scale, int* points_scale, const 
 
 UPL_API upl_status upl_engine_apply_json(upl_engine* e, const char* event_json, size_t len, char** result_json) {
   return guard([&] {
-    if (!e) return null_engine();
+    if (upl_status s = writable(e)) return s;
     begin_event(e);
     if (!event_json) return not_an_event(e, fail(UPL_EINVALID, "event_json: NULL"));
     if (!result_json) return not_an_event(e, fail(UPL_EINVALID, "result_json: NULL"));
-    const upline::Outcome& out = e->door.apply(std::string_view(event_json, len));
+    const upline::Outcome& out = e->door->apply(std::string_view(event_json, len));
     // The event's status is recorded before anything that can run out of memory, so that after
     // UPL_ENOMEM upl_engine_last_status() still says whether the event was applied.
     e->last = static_cast<upl_status>(out.code);
@@ -184,13 +350,13 @@ UPL_API upl_status upl_engine_apply_json(upl_engine* e, const char* event_json, 
     if (!out.ok()) last_error = out.message;
     e->effects = out.effects;
     e->result.clear();
-    e->door.append_result(e->result, 0);
+    e->door->append_result(e->result, 0);
     *result_json = copy_out(e->result);
     return e->last;
   });
 }
 
-UPL_API upl_status upl_engine_dump_json(upl_engine* e, char** state_json) {
+UPL_API upl_status upl_engine_dump_json(const upl_engine* e, char** state_json) {
   return guard([&] {
     if (!e) return null_engine();
     if (!state_json) return fail(UPL_EINVALID, "state_json: NULL");
@@ -203,95 +369,64 @@ UPL_API void upl_string_free(char* s) { std::free(s); }
 
 UPL_API upl_status upl_join(upl_engine* e, int64_t member, int64_t sponsor, int64_t at) {
   return guard([&] {
-    if (!e) return null_engine();
-    return run(e, upline::Join{member, sponsor == 0 ? std::nullopt : std::optional<upline::MemberId>(sponsor), at});
+    if (upl_status s = writable(e)) return s;
+    return join(e, member, sponsor, at);
   });
 }
 
 UPL_API upl_status upl_purchase(upl_engine* e, const char* order, int64_t member, const char* shop, int64_t amount, int64_t at) {
   return guard([&] {
-    if (!e) return null_engine();
-    begin_event(e);
-    auto& p = std::get<upline::Purchase>(e->purchase);
-    if (!text(order, "order", p.order) || !text(shop, "shop", p.shop)) return not_an_event(e, UPL_EINVALID);
-    p.member = member;
-    p.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
-    p.at = at;
-    return run(e, e->purchase);
+    if (upl_status s = writable(e)) return s;
+    return purchase(e, order, member, shop, amount, at);
   });
 }
 
 UPL_API upl_status upl_refund(upl_engine* e, const char* order, int64_t amount, int64_t at) {
   return guard([&] {
-    if (!e) return null_engine();
-    begin_event(e);
-    auto& r = std::get<upline::Refund>(e->refund);
-    if (!text(order, "order", r.order)) return not_an_event(e, UPL_EINVALID);
-    r.amount = upline::Decimal::from_units(amount, e->engine.plan().money_scale);
-    r.at = at;
-    return run(e, e->refund);
+    if (upl_status s = writable(e)) return s;
+    return refund(e, order, amount, at);
   });
 }
 
 UPL_API upl_status upl_refund_rest(upl_engine* e, const char* order, int64_t at) {
   return guard([&] {
-    if (!e) return null_engine();
-    begin_event(e);
-    auto& r = std::get<upline::Refund>(e->refund);
-    if (!text(order, "order", r.order)) return not_an_event(e, UPL_EINVALID);
-    r.amount.reset();
-    r.at = at;
-    return run(e, e->refund);
+    if (upl_status s = writable(e)) return s;
+    return refund_rest(e, order, at);
   });
 }
 
 UPL_API upl_status upl_redeem(upl_engine* e, int64_t member, int64_t points, const char* ref, int64_t at) {
   return guard([&] {
-    if (!e) return null_engine();
-    begin_event(e);
-    auto& r = std::get<upline::Redeem>(e->redeem);
-    if (!text(ref, "ref", r.ref)) return not_an_event(e, UPL_EINVALID);
-    r.member = member;
-    r.points = upline::Decimal::from_units(points, e->engine.plan().points_scale);
-    r.at = at;
-    return run(e, e->redeem);
+    if (upl_status s = writable(e)) return s;
+    return redeem(e, member, points, ref, at);
   });
 }
 
 UPL_API upl_status upl_adjust(upl_engine* e, int64_t member, int64_t points, const char* actor, const char* reason, int64_t at) {
   return guard([&] {
-    if (!e) return null_engine();
-    begin_event(e);
-    upline::Adjust a;
-    if (!text(actor, "actor", a.actor) || !text(reason, "reason", a.reason)) return not_an_event(e, UPL_EINVALID);
-    a.member = member;
-    a.points = upline::Decimal::from_units(points, e->engine.plan().points_scale);
-    a.at = at;
-    return run(e, a);
+    if (upl_status s = writable(e)) return s;
+    return adjust(e, member, points, actor, reason, at);
   });
 }
 
 UPL_API upl_status upl_suspend(upl_engine* e, int64_t member, int64_t at) {
-  return guard([&] { return e ? run(e, upline::Suspend{member, at}) : null_engine(); });
+  return guard([&] {
+    if (upl_status s = writable(e)) return s;
+    return run(e, upline::Suspend{member, at});
+  });
 }
 
 UPL_API upl_status upl_reactivate(upl_engine* e, int64_t member, int64_t at) {
-  return guard([&] { return e ? run(e, upline::Reactivate{member, at}) : null_engine(); });
+  return guard([&] {
+    if (upl_status s = writable(e)) return s;
+    return run(e, upline::Reactivate{member, at});
+  });
 }
 
 UPL_API upl_status upl_change_plan(upl_engine* e, const char* plan_json, size_t len, const char* actor, int64_t at) {
   return guard([&] {
-    if (!e) return null_engine();
-    begin_event(e);
-    if (!plan_json) return not_an_event(e, fail(UPL_EINVALID, "plan_json: NULL"));
-    upline::PlanChange c;
-    if (!text(actor, "actor", c.actor)) return not_an_event(e, UPL_EINVALID);
-    c.at = at;
-    upline::PlanFaults faults;
-    auto plan = upline::Plan::parse(std::string_view(plan_json, len), faults);
-    if (plan) c.plan = std::make_shared<const upline::Plan>(std::move(*plan));
-    else c.plan_fault = "plan: " + faults.message();  // reported by the engine in its place (SPEC §4)
-    return run(e, c);
+    if (upl_status s = writable(e)) return s;
+    return change_plan(e, plan_json, len, actor, at);
   });
 }
 
@@ -495,5 +630,120 @@ UPL_API upl_status upl_engine_counters(uint64_t* applied, uint64_t* rejected, ui
   if (clock) *clock = e->engine.clock();
   return UPL_OK;
 }
+
+// ---- stores -------------------------------------------------------------------------------------
+
+UPL_API upl_status upl_store_open(upl_store** out, const char* dir, const char* plan_json, size_t plan_len,
+                                  const upl_store_options* options) {
+  return guard([&] {
+    if (!out) return fail(UPL_EINVALID, "out: NULL");
+    if (!dir) return fail(UPL_EINVALID, "dir: NULL");
+    if (!*dir) return fail(UPL_EINVALID, "dir: \"\" is not a directory name");
+    upline::StoreOptions o;
+    if (!store_options(options, o)) return UPL_EINVALID;
+    std::optional<upline::Plan> plan;
+    if (plan_json && plan_len > 0) {
+      upline::PlanFaults faults;
+      plan = upline::Plan::parse(std::string_view(plan_json, plan_len), faults);
+      if (!plan) return fail(UPL_EINVALID_PLAN, faults.message());
+    }
+    auto s = std::make_unique<upl_store>(upline::open_or_create_store(dir, plan ? &*plan : nullptr, o));
+    *out = s.release();
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_store_close(upl_store* s) {
+  if (!s) return UPL_OK;
+  const upl_status st = guard([&] {
+    s->store->commit();
+    return UPL_OK;
+  });
+  delete s;
+  return st;
+}
+
+UPL_API upl_status upl_store_submit_json(upl_store* s, const char* event_json, size_t len, uint64_t* seq, char** result_json) {
+  return store_event(s, seq, [&](upl_engine* e) {
+    begin_event(e);
+    if (!event_json) return not_an_event(e, fail(UPL_EINVALID, "event_json: NULL"));
+    upl_status st = UPL_OK;
+    try {
+      st = record(e, s->store->submit(std::string_view(event_json, len)));
+    } catch (const upline::StoreError& x) {
+      e->last = store_status(x);
+      throw;
+    }
+    if (result_json) {
+      // The seq is out before anything that can run out of memory: the event is journaled.
+      if (seq) *seq = e->seq;
+      const std::string_view message = st == UPL_OK ? std::string_view() : std::string_view(last_error);
+      e->result.clear();
+      upline::append_result_json(e->result, e->seq, static_cast<upline::Code>(st), message, e->effects, e->engine);
+      *result_json = copy_out(e->result);
+    }
+    return st;
+  });
+}
+
+UPL_API upl_status upl_store_join(upl_store* s, uint64_t* seq, int64_t member, int64_t sponsor, int64_t at) {
+  return store_event(s, seq, [&](upl_engine* e) { return join(e, member, sponsor, at); });
+}
+
+UPL_API upl_status upl_store_purchase(upl_store* s, uint64_t* seq, const char* order, int64_t member, const char* shop, int64_t amount,
+                                      int64_t at) {
+  return store_event(s, seq, [&](upl_engine* e) { return purchase(e, order, member, shop, amount, at); });
+}
+
+UPL_API upl_status upl_store_refund(upl_store* s, uint64_t* seq, const char* order, int64_t amount, int64_t at) {
+  return store_event(s, seq, [&](upl_engine* e) { return refund(e, order, amount, at); });
+}
+
+UPL_API upl_status upl_store_refund_rest(upl_store* s, uint64_t* seq, const char* order, int64_t at) {
+  return store_event(s, seq, [&](upl_engine* e) { return refund_rest(e, order, at); });
+}
+
+UPL_API upl_status upl_store_redeem(upl_store* s, uint64_t* seq, int64_t member, int64_t points, const char* ref, int64_t at) {
+  return store_event(s, seq, [&](upl_engine* e) { return redeem(e, member, points, ref, at); });
+}
+
+UPL_API upl_status upl_store_adjust(upl_store* s, uint64_t* seq, int64_t member, int64_t points, const char* actor, const char* reason,
+                                    int64_t at) {
+  return store_event(s, seq, [&](upl_engine* e) { return adjust(e, member, points, actor, reason, at); });
+}
+
+UPL_API upl_status upl_store_suspend(upl_store* s, uint64_t* seq, int64_t member, int64_t at) {
+  return store_event(s, seq, [&](upl_engine* e) { return run(e, upline::Suspend{member, at}); });
+}
+
+UPL_API upl_status upl_store_reactivate(upl_store* s, uint64_t* seq, int64_t member, int64_t at) {
+  return store_event(s, seq, [&](upl_engine* e) { return run(e, upline::Reactivate{member, at}); });
+}
+
+UPL_API upl_status upl_store_change_plan(upl_store* s, uint64_t* seq, const char* plan_json, size_t len, const char* actor, int64_t at) {
+  return store_event(s, seq, [&](upl_engine* e) { return change_plan(e, plan_json, len, actor, at); });
+}
+
+UPL_API upl_status upl_store_commit(upl_store* s) {
+  return guard([&] {
+    if (!s) return null_store();
+    s->store->commit();
+    return UPL_OK;
+  });
+}
+
+UPL_API upl_status upl_store_snapshot(upl_store* s) {
+  return guard([&] {
+    if (!s) return null_store();
+    s->store->snapshot();
+    return UPL_OK;
+  });
+}
+
+UPL_API uint64_t upl_store_last_seq(const upl_store* s) { return s ? s->store->last_seq() : 0; }
+
+UPL_API uint64_t upl_store_durable_seq(const upl_store* s) { return s ? s->store->durable_seq() : 0; }
+
+UPL_API const upl_engine* upl_store_engine(const upl_store* s) { return s ? &s->view : nullptr; }
 
 }  // extern "C"

@@ -25,12 +25,18 @@
 // int outside int64 found here — goes through Engine::apply(const Input&), so it is counted and
 // worded like any other.
 //
+// Store wraps upline::Store (a durable engine: store.hpp) the same way: the same typed calls and
+// queries (PyCore, shared), events submitted and journaled, each answer with its sequence number
+// (code, message, effects, seq). A StoreError becomes the exception `StoreError` (its `kind`:
+// "io", "corrupt", "busy" or "usage"), which the facade exports as upline.StoreError.
+//
 // Threading: an Engine is used by one thread at a time (engine.hpp), so each wrapper owns a mutex
 // that every method takes. apply_many and columns() release the GIL while they work; a thread that
 // finds the mutex taken waits for it with the GIL released, so nobody ever waits for the mutex
 // while holding the GIL (no deadlock) and other Python threads keep running meanwhile.
 #include "upline/door.hpp"
 #include "upline/engine.hpp"
+#include "upline/store_open.hpp"
 #include "upline/version.hpp"
 
 #include <pybind11/numpy.h>
@@ -93,6 +99,13 @@ py::tuple answer(Code code, std::string_view message, const Effect* effects, std
 }
 
 py::tuple answer(const upline::Outcome& o) { return answer(o.code, o.message, o.effects.data(), o.effects.size()); }
+
+// A store's answer: the engine's, and the sequence number the event was journaled under.
+py::tuple answer(const upline::Submitted& s) {
+  const std::string_view name = upline::code_name(s.code);
+  return steal_tuple({py::str(name.data(), name.size()).release().ptr(), py::str(s.message).release().ptr(),
+                      effects_tuple(s.effects.data(), s.effects.size()).release().ptr(), uint_of(s.seq)});
+}
 
 // ---- plain values in -----------------------------------------------------------------------------
 
@@ -161,21 +174,17 @@ upline::Plan parse_plan(std::string_view text) {
   return std::move(*plan);
 }
 
-// An Engine for Python: the engine, its text door, and the mutex that serialises their callers.
-// Not movable: the door points at the engine.
-class PyEngine {
+// What Engine and Store share: the typed calls, which read Python values into an event and hand
+// it to typed() (the engine's door, or the store's), and the queries, which read engine() — both
+// with the mutex that serialises the callers.
+class PyCore {
  public:
-  explicit PyEngine(const std::string& plan_json) : engine_(parse_plan(plan_json)), door_(engine_) {}
-  PyEngine(const PyEngine&) = delete;
-  PyEngine& operator=(const PyEngine&) = delete;
+  PyCore() = default;
+  PyCore(const PyCore&) = delete;
+  PyCore& operator=(const PyCore&) = delete;
+  virtual ~PyCore() = default;
 
   // ---- events --------------------------------------------------------------------------------
-
-  py::tuple apply_json(py::handle text) {
-    const std::string_view line = str_view(text, "event_json");
-    auto lock = acquire();
-    return answer(door_.apply(line));
-  }
 
   py::tuple join(py::handle member, py::handle sponsor, py::handle at) {
     upline::Join e;
@@ -261,20 +270,202 @@ class PyEngine {
     return typed(std::move(e), f);
   }
 
+  // ---- queries -------------------------------------------------------------------------------
+
+  py::object member(MemberId id) {
+    auto lock = acquire();
+    const upline::State& s = engine().state();
+    const std::uint32_t m = s.members.find(id);
+    if (m == upline::no_member) return py::none();
+    const upline::MemberRecord& r = s.members[m];
+    py::tuple nodes(2 * (static_cast<std::size_t>(r.tier) + 1));
+    for (std::uint32_t t = 0; t <= r.tier; ++t) {
+      const upline::State::NodeAt n = s.node_at(m, t);
+      PyTuple_SET_ITEM(nodes.ptr(), 2 * t, int_of(n.parent));
+      PyTuple_SET_ITEM(nodes.ptr(), 2 * t + 1, uint_of(n.position));
+    }
+    const auto& have = s.members.rewards(m);
+    py::tuple rewards(have.size());
+    for (std::size_t i = 0; i < have.size(); ++i) PyTuple_SET_ITEM(rewards.ptr(), static_cast<Py_ssize_t>(i), uint_of(have[i]));
+    const auto& benefits = s.plan->tiers[r.tier].benefits;
+    py::tuple pairs(benefits.size());
+    std::size_t i = 0;
+    for (const auto& [k, v] : benefits) pairs[i++] = py::make_tuple(k, v);
+    return steal_tuple({int_of(r.id), int_of(s.members.sponsor_id(m)), uint_of(r.tier), uint_of(static_cast<std::uint8_t>(r.status)),
+                        int_of(r.balance), int_of(r.lifetime), uint_of(r.orders), uint_of(r.referrals), nodes.release().ptr(),
+                        rewards.release().ptr(), pairs.release().ptr()});
+  }
+
+  py::object order(py::handle id) {
+    const std::string_view key = str_view(id, "order");
+    auto lock = acquire();
+    auto o = engine().order(key);
+    if (!o) return py::none();
+    return py::make_tuple(o->id, o->member, o->shop, o->amount.units, o->refunded.units, o->at);
+  }
+
+  py::tuple census() {
+    auto lock = acquire();
+    const auto counts = engine().census();
+    py::tuple out(counts.size());
+    for (std::size_t t = 0; t < counts.size(); ++t) PyTuple_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(t), uint_of(counts[t]));
+    return out;
+  }
+
+  std::string digest() {
+    auto lock = acquire();
+    return engine().digest();
+  }
+
+  std::string dump_json() {
+    auto lock = acquire();
+    return upline::dump_json(engine());
+  }
+
+  std::string plan_json() {
+    auto lock = acquire();
+    return engine().plan().canonical_json();
+  }
+
+  std::vector<MemberId> upline_of(MemberId id, std::uint32_t tier, std::optional<std::size_t> max_levels) {
+    auto lock = acquire();
+    return engine().upline(id, tier, max_levels.value_or(SIZE_MAX));
+  }
+
+  std::optional<std::uint64_t> below(MemberId id, std::uint32_t tier) {
+    auto lock = acquire();
+    return engine().below(id, tier);
+  }
+
+  // One NumPy array per member field, in join order, filled without the GIL:
+  // (id, sponsor, tier, status, balance, lifetime, orders).
+  py::tuple columns() {
+    auto lock = acquire();
+    const std::size_t n = engine().member_count();
+    const auto count = static_cast<py::ssize_t>(n);
+    py::array_t<std::int64_t> id(count), sponsor(count), balance(count), lifetime(count), orders(count);
+    py::array_t<std::uint8_t> tier(count), status(count);
+    std::int64_t* pid = id.mutable_data();
+    std::int64_t* psp = sponsor.mutable_data();
+    std::int64_t* pba = balance.mutable_data();
+    std::int64_t* pli = lifetime.mutable_data();
+    std::int64_t* por = orders.mutable_data();
+    std::uint8_t* pti = tier.mutable_data();
+    std::uint8_t* pst = status.mutable_data();
+    {
+      py::gil_scoped_release nogil;
+      const upline::Members& members = engine().state().members;
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const upline::MemberRecord& r = members[i];
+        pid[i] = r.id;
+        psp[i] = members.sponsor_id(i);
+        pba[i] = r.balance;
+        pli[i] = r.lifetime;
+        por[i] = static_cast<std::int64_t>(r.orders);
+        pti[i] = r.tier;
+        pst[i] = static_cast<std::uint8_t>(r.status);
+      }
+    }
+    return py::make_tuple(id, sponsor, tier, status, balance, lifetime, orders);
+  }
+
+  Time clock() {
+    auto lock = acquire();
+    return engine().clock();
+  }
+  std::uint64_t applied() {
+    auto lock = acquire();
+    return engine().applied();
+  }
+  std::uint64_t rejected() {
+    auto lock = acquire();
+    return engine().rejected();
+  }
+  std::size_t member_count() {
+    auto lock = acquire();
+    return engine().member_count();
+  }
+  std::size_t order_count() {
+    auto lock = acquire();
+    return engine().order_count();
+  }
+  int money_scale() {
+    auto lock = acquire();
+    return engine().plan().money_scale;
+  }
+  int points_scale() {
+    auto lock = acquire();
+    return engine().plan().points_scale;
+  }
+  py::tuple tier_names() {
+    auto lock = acquire();
+    const auto& tiers = engine().plan().tiers;
+    py::tuple out(tiers.size());
+    for (std::uint32_t t = 0; t < tiers.size(); ++t) out[t] = py::str(engine().tier_name(t));
+    return out;
+  }
+  py::tuple reward_names() {
+    auto lock = acquire();
+    const auto& names = engine().reward_names();
+    py::tuple out(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) out[i] = py::str(names[i]);
+    return out;
+  }
+  std::string plan_name() {
+    auto lock = acquire();
+    return engine().plan().name;
+  }
+ protected:
+  // Takes the mutex; if another thread holds it (apply_many, columns), waits without the GIL.
+  std::unique_lock<std::mutex> acquire() {
+    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      py::gil_scoped_release nogil;
+      lock.lock();
+    }
+    return lock;
+  }
+
+  // Applies a typed event, or hands the engine the fault found while reading its fields.
+  virtual py::tuple typed(upline::Event event, Fault& fault) = 0;
+  // The engine queries read; called with the mutex held.
+  virtual const upline::Engine& engine() = 0;
+
+ private:
+  std::mutex mutex_;
+};
+
+// Copies every line (with the GIL) into one buffer, padded for EventReader::read_padded, and
+// records where each is.
+std::string line_buffer(py::iterable events, std::vector<std::pair<std::size_t, std::size_t>>& lines) {
+  std::string buffer;
+  for (py::handle item : events) {
+    if (!PyUnicode_Check(item.ptr()))
+      throw py::type_error("apply_many: item " + std::to_string(lines.size()) + ": expected a str (JSON), got " + type_name(item));
+    const std::string_view line = str_view(item, "event");
+    lines.emplace_back(buffer.size(), line.size());
+    buffer += line;
+  }
+  buffer.append(upline::EventReader::padding, ' ');  // read_padded: every line has readable bytes after it
+  return buffer;
+}
+
+// An Engine for Python: the engine and its text door. Not movable: the door points at the engine.
+class PyEngine final : public PyCore {
+ public:
+  explicit PyEngine(const std::string& plan_json) : engine_(parse_plan(plan_json)), door_(engine_) {}
+
+  py::tuple apply_json(py::handle text) {
+    const std::string_view line = str_view(text, "event_json");
+    auto lock = acquire();
+    return answer(door_.apply(line));
+  }
+
   // Copies every line (with the GIL) into one buffer, applies them all through the door without
   // the GIL, then builds one answer per line.
   py::list apply_many(py::iterable events) {
-    std::string buffer;
     std::vector<std::pair<std::size_t, std::size_t>> lines;  // offset, length in buffer
-    for (py::handle item : events) {
-      if (!PyUnicode_Check(item.ptr()))
-        throw py::type_error("apply_many: item " + std::to_string(lines.size()) + ": expected a str (JSON), got " + type_name(item));
-      const std::string_view line = str_view(item, "event");
-      lines.emplace_back(buffer.size(), line.size());
-      buffer += line;
-    }
-    buffer.append(upline::EventReader::padding, ' ');  // read_padded: every line has readable bytes after it
-
+    const std::string buffer = line_buffer(events, lines);
     std::vector<Code> codes(lines.size(), Code::ok);
     std::vector<std::pair<std::size_t, std::string>> messages;  // line, message: rejections only
     std::vector<std::size_t> ends(lines.size(), 0);             // each line's effects end in `effects`
@@ -301,181 +492,174 @@ class PyEngine {
     return out;
   }
 
-  // ---- queries -------------------------------------------------------------------------------
-
-  py::object member(MemberId id) {
-    auto lock = acquire();
-    const upline::State& s = engine_.state();
-    const std::uint32_t m = s.members.find(id);
-    if (m == upline::no_member) return py::none();
-    const upline::MemberRecord& r = s.members[m];
-    py::tuple nodes(2 * (static_cast<std::size_t>(r.tier) + 1));
-    for (std::uint32_t t = 0; t <= r.tier; ++t) {
-      const upline::State::NodeAt n = s.node_at(m, t);
-      PyTuple_SET_ITEM(nodes.ptr(), 2 * t, int_of(n.parent));
-      PyTuple_SET_ITEM(nodes.ptr(), 2 * t + 1, uint_of(n.position));
-    }
-    const auto& have = s.members.rewards(m);
-    py::tuple rewards(have.size());
-    for (std::size_t i = 0; i < have.size(); ++i) PyTuple_SET_ITEM(rewards.ptr(), static_cast<Py_ssize_t>(i), uint_of(have[i]));
-    const auto& benefits = s.plan->tiers[r.tier].benefits;
-    py::tuple pairs(benefits.size());
-    std::size_t i = 0;
-    for (const auto& [k, v] : benefits) pairs[i++] = py::make_tuple(k, v);
-    return steal_tuple({int_of(r.id), int_of(s.members.sponsor_id(m)), uint_of(r.tier), uint_of(static_cast<std::uint8_t>(r.status)),
-                        int_of(r.balance), int_of(r.lifetime), uint_of(r.orders), uint_of(r.referrals), nodes.release().ptr(),
-                        rewards.release().ptr(), pairs.release().ptr()});
-  }
-
-  py::object order(py::handle id) {
-    const std::string_view key = str_view(id, "order");
-    auto lock = acquire();
-    auto o = engine_.order(key);
-    if (!o) return py::none();
-    return py::make_tuple(o->id, o->member, o->shop, o->amount.units, o->refunded.units, o->at);
-  }
-
-  py::tuple census() {
-    auto lock = acquire();
-    const auto counts = engine_.census();
-    py::tuple out(counts.size());
-    for (std::size_t t = 0; t < counts.size(); ++t) PyTuple_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(t), uint_of(counts[t]));
-    return out;
-  }
-
-  std::string digest() {
-    auto lock = acquire();
-    return engine_.digest();
-  }
-
-  std::string dump_json() {
-    auto lock = acquire();
-    return upline::dump_json(engine_);
-  }
-
-  std::string plan_json() {
-    auto lock = acquire();
-    return engine_.plan().canonical_json();
-  }
-
-  std::vector<MemberId> upline_of(MemberId id, std::uint32_t tier, std::optional<std::size_t> max_levels) {
-    auto lock = acquire();
-    return engine_.upline(id, tier, max_levels.value_or(SIZE_MAX));
-  }
-
-  std::optional<std::uint64_t> below(MemberId id, std::uint32_t tier) {
-    auto lock = acquire();
-    return engine_.below(id, tier);
-  }
-
-  // One NumPy array per member field, in join order, filled without the GIL:
-  // (id, sponsor, tier, status, balance, lifetime, orders).
-  py::tuple columns() {
-    auto lock = acquire();
-    const std::size_t n = engine_.member_count();
-    const auto count = static_cast<py::ssize_t>(n);
-    py::array_t<std::int64_t> id(count), sponsor(count), balance(count), lifetime(count), orders(count);
-    py::array_t<std::uint8_t> tier(count), status(count);
-    std::int64_t* pid = id.mutable_data();
-    std::int64_t* psp = sponsor.mutable_data();
-    std::int64_t* pba = balance.mutable_data();
-    std::int64_t* pli = lifetime.mutable_data();
-    std::int64_t* por = orders.mutable_data();
-    std::uint8_t* pti = tier.mutable_data();
-    std::uint8_t* pst = status.mutable_data();
-    {
-      py::gil_scoped_release nogil;
-      const upline::Members& members = engine_.state().members;
-      for (std::uint32_t i = 0; i < n; ++i) {
-        const upline::MemberRecord& r = members[i];
-        pid[i] = r.id;
-        psp[i] = members.sponsor_id(i);
-        pba[i] = r.balance;
-        pli[i] = r.lifetime;
-        por[i] = static_cast<std::int64_t>(r.orders);
-        pti[i] = r.tier;
-        pst[i] = static_cast<std::uint8_t>(r.status);
-      }
-    }
-    return py::make_tuple(id, sponsor, tier, status, balance, lifetime, orders);
-  }
-
-  Time clock() {
-    auto lock = acquire();
-    return engine_.clock();
-  }
-  std::uint64_t applied() {
-    auto lock = acquire();
-    return engine_.applied();
-  }
-  std::uint64_t rejected() {
-    auto lock = acquire();
-    return engine_.rejected();
-  }
-  std::size_t member_count() {
-    auto lock = acquire();
-    return engine_.member_count();
-  }
-  std::size_t order_count() {
-    auto lock = acquire();
-    return engine_.order_count();
-  }
-  int money_scale() {
-    auto lock = acquire();
-    return engine_.plan().money_scale;
-  }
-  int points_scale() {
-    auto lock = acquire();
-    return engine_.plan().points_scale;
-  }
-  py::tuple tier_names() {
-    auto lock = acquire();
-    const auto& tiers = engine_.plan().tiers;
-    py::tuple out(tiers.size());
-    for (std::uint32_t t = 0; t < tiers.size(); ++t) out[t] = py::str(engine_.tier_name(t));
-    return out;
-  }
-  py::tuple reward_names() {
-    auto lock = acquire();
-    const auto& names = engine_.reward_names();
-    py::tuple out(names.size());
-    for (std::size_t i = 0; i < names.size(); ++i) out[i] = py::str(names[i]);
-    return out;
-  }
-  std::string plan_name() {
-    auto lock = acquire();
-    return engine_.plan().name;
-  }
-
  private:
-  // Takes the mutex; if another thread holds it (apply_many, columns), waits without the GIL.
-  std::unique_lock<std::mutex> acquire() {
-    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
-    if (!lock.owns_lock()) {
-      py::gil_scoped_release nogil;
-      lock.lock();
-    }
-    return lock;
-  }
-
-  // Applies a typed event, or hands the engine the fault found while reading its fields.
-  py::tuple typed(upline::Event event, Fault& fault) {
+  py::tuple typed(upline::Event event, Fault& fault) override {
     auto lock = acquire();
     if (fault.first) engine_.apply(upline::Input(std::move(*fault.first)), outcome_);
     else engine_.apply(upline::Input(event), outcome_);
     return answer(outcome_);
   }
+  const upline::Engine& engine() override { return engine_; }
 
   upline::Engine engine_;
   upline::LineDoor door_;
   upline::Outcome outcome_;  // of the last typed call, reused
-  std::mutex mutex_;
+};
+
+// A Store for Python: upline::Store opened (or created) by open_or_create_store, the door the C
+// ABI shares. Every event is submitted without the GIL (an fsync may take a while); close() ends
+// it, after which every call raises StoreError.
+class PyStore final : public PyCore {
+ public:
+  PyStore(const std::string& dir, std::optional<std::string> plan_json, const std::string& sync, std::uint64_t snapshot_every,
+          std::uint64_t keep_snapshots) : dir_(dir) {
+    upline::StoreOptions options;
+    const auto durability = upline::parse_durability(sync);
+    if (!durability) throw py::value_error("sync: " + upline::shown_string(sync) + " is not \"every\", \"group\" or \"none\"");
+    if (keep_snapshots < 1) throw py::value_error("keep_snapshots: 0 is out of range 1..");
+    options.durability = *durability;
+    options.snapshot_every = snapshot_every;
+    options.keep_snapshots = static_cast<std::size_t>(keep_snapshots);
+    std::optional<upline::Plan> plan;
+    if (plan_json) plan = parse_plan(*plan_json);
+    py::gil_scoped_release nogil;  // recovery replays the journal
+    store_ = upline::open_or_create_store(dir, plan ? &*plan : nullptr, options);
+  }
+
+  py::tuple apply_json(py::handle text) {
+    const std::string_view line = str_view(text, "event_json");
+    auto lock = acquire();
+    upline::Store& s = store();
+    upline::Submitted done;
+    {
+      py::gil_scoped_release nogil;
+      done = s.submit(line);
+    }
+    return answer(done);
+  }
+
+  // Copies every line (with the GIL), submits them all without the GIL, then builds one answer
+  // per line. A StoreError stops the batch: the events before it stay submitted.
+  py::list apply_many(py::iterable events) {
+    std::vector<std::pair<std::size_t, std::size_t>> lines;
+    const std::string buffer = line_buffer(events, lines);
+    std::vector<upline::Submitted> done(lines.size());
+    {
+      auto lock = acquire();
+      upline::Store& s = store();
+      py::gil_scoped_release nogil;
+      for (std::size_t i = 0; i < lines.size(); ++i) done[i] = s.submit(std::string_view(buffer.data() + lines[i].first, lines[i].second));
+    }
+    py::list out(lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), answer(done[i]).release().ptr());
+    return out;
+  }
+
+  void commit() {
+    auto lock = acquire();
+    upline::Store& s = store();
+    py::gil_scoped_release nogil;
+    s.commit();
+  }
+
+  std::string snapshot() {
+    auto lock = acquire();
+    upline::Store& s = store();
+    py::gil_scoped_release nogil;
+    return s.snapshot();
+  }
+
+  // Commits, then releases the directory whatever the commit gave. Closing twice does nothing.
+  void close() {
+    auto lock = acquire();
+    if (!store_) return;
+    std::unique_ptr<upline::Store> s = std::move(store_);
+    py::gil_scoped_release nogil;
+    s->commit();  // on a throw, `s` still closes the store
+  }
+
+  bool closed() {
+    auto lock = acquire();
+    return !store_;
+  }
+  std::uint64_t last_seq() {
+    auto lock = acquire();
+    return store().last_seq();
+  }
+  std::uint64_t durable_seq() {
+    auto lock = acquire();
+    return store().durable_seq();
+  }
+  const std::string& dir() const noexcept { return dir_; }
+
+ private:
+  upline::Store& store() {
+    if (!store_) throw upline::StoreError(upline::StoreError::Kind::usage, dir_ + ": the store is closed");
+    return *store_;
+  }
+  py::tuple typed(upline::Event event, Fault& fault) override {
+    auto lock = acquire();
+    upline::Store& s = store();
+    upline::Submitted done;
+    {
+      py::gil_scoped_release nogil;
+      done = fault.first ? s.submit(*fault.first) : s.submit(event);
+    }
+    return answer(done);
+  }
+  const upline::Engine& engine() override { return store().engine(); }
+
+  std::string dir_;
+  std::unique_ptr<upline::Store> store_;
 };
 
 py::tuple code_names() {
   std::vector<std::string> names;
   for (Code c : upline::rejection_codes) names.emplace_back(upline::code_name(c));
   return py::tuple(py::cast(names));
+}
+
+// The typed event calls and the queries, which Engine and Store share (PyCore). An event call's
+// answer is the class's: (code, message, effects) from an Engine, (…, seq) from a Store.
+template <class T>
+void def_core(py::class_<T>& c) {
+  c.def("join", &T::join, "member"_a, "sponsor"_a, "at"_a, "A join event (sponsor None: the first member).")
+      .def("purchase", &T::purchase, "order"_a, "member"_a, "shop"_a, "amount"_a, "at"_a,
+           "A purchase; `amount` is a decimal str or (units, scale).")
+      .def("refund", &T::refund, "order"_a, "amount"_a, "at"_a,
+           "A refund; `amount` is a decimal str, (units, scale), or None for the rest of the order.")
+      .def("redeem", &T::redeem, "member"_a, "points"_a, "ref"_a, "at"_a, "A redemption; `points` is a decimal str or (units, scale).")
+      .def("adjust", &T::adjust, "member"_a, "points"_a, "actor"_a, "reason"_a, "at"_a,
+           "A signed manual adjustment; `points` is a decimal str or (units, scale).")
+      .def("suspend", &T::suspend, "member"_a, "at"_a, "Suspends a member.")
+      .def("reactivate", &T::reactivate, "member"_a, "at"_a, "Reactivates a member.")
+      .def("change_plan", &T::change_plan, "plan_json"_a, "actor"_a, "at"_a, "A plan event: the plan as JSON text.")
+      .def("member", &T::member, "member"_a,
+           "A member's state as (id, sponsor, tier, status, balance, lifetime, orders, referrals, nodes, rewards,\n"
+           "benefits), or None if unknown.")
+      .def("order", &T::order, "order"_a, "An accepted order as (id, member, shop, amount, refunded, at), or None if unknown.")
+      .def("census", &T::census, "Members per tier by current tier, indexed like tier_names.")
+      .def("digest", &T::digest, "SHA-256 of the canonical state (docs/DIGEST.md), 64 hex digits.")
+      .def("dump_json", &T::dump_json, "The SPEC §10 state dump as JSON text, byte for byte what `upline replay --dump` writes.")
+      .def("plan_json", &T::plan_json, "The plan in force as canonical JSON text.")
+      .def("upline", &T::upline_of, "member"_a, "tier"_a, "max_levels"_a = py::none(),
+           "Ancestor ids of `member` in tier index `tier`'s matrix, nearest first (empty if it has no node there).")
+      .def("below", &T::below, "member"_a, "tier"_a,
+           "How many members sit below `member` in tier index `tier`'s matrix, or None if it has no node there.")
+      .def("columns", &T::columns,
+           "Member fields as NumPy arrays in join order: (id, sponsor, tier, status, balance, lifetime, orders); id,\n"
+           "sponsor (0: none), balance, lifetime (units at points_scale) and orders are int64, tier (index) and status\n"
+           "(0 active, 1 suspended) uint8.")
+      .def_property_readonly("clock", &T::clock, "The engine clock: the largest `at` of the accepted events (0 before any).")
+      .def_property_readonly("applied", &T::applied, "Number of accepted events.")
+      .def_property_readonly("rejected", &T::rejected, "Number of rejected events.")
+      .def_property_readonly("member_count", &T::member_count, "Number of members.")
+      .def_property_readonly("order_count", &T::order_count, "Number of accepted orders.")
+      .def_property_readonly("money_scale", &T::money_scale, "Decimals of money amounts.")
+      .def_property_readonly("points_scale", &T::points_scale, "Decimals of points.")
+      .def_property_readonly("tier_names", &T::tier_names, "Tier names, lowest first (only ever appended to).")
+      .def_property_readonly("reward_names", &T::reward_names, "Reward ids by index (interned for good: indices never change).")
+      .def_property_readonly("plan_name", &T::plan_name, "The name of the plan in force.");
 }
 
 }  // namespace
@@ -499,52 +683,59 @@ PYBIND11_MODULE(_upline, m) {
       },
       "name"_a, "A plan bundled with the library (\"four-tier\", \"deep\") as JSON text, or None for another name.");
 
-  py::class_<PyEngine>(m, "Engine",
-                       "upline::Engine built from plan JSON text (raises ValueError \"invalid_plan: …\" naming every fault).\n"
-                       "Calls are serialised by an internal mutex, so an Engine may be shared between threads.")
-      .def(py::init<const std::string&>(), "plan_json"_a)
+  // StoreError: the message as str(e), and `kind` ("io", "corrupt", "busy" or "usage").
+  static py::handle store_error = PyErr_NewExceptionWithDoc(
+      "upline.StoreError",
+      "A data directory could not be opened, read or written, or was misused: `kind` is \"io\" (a read, write\n"
+      "or fsync failed: the store accepts nothing more; reopen it), \"corrupt\" (the directory is damaged),\n"
+      "\"busy\" (another Store has it open) or \"usage\"; str(e) names the file, offset or argument.",
+      PyExc_Exception, nullptr);
+  if (!store_error) throw py::error_already_set();
+  m.add_object("StoreError", store_error);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const upline::StoreError& e) {
+      py::object error = py::reinterpret_borrow<py::object>(store_error)(e.what());
+      const std::string_view kind = upline::store_failure_name(e);
+      error.attr("kind") = py::str(kind.data(), kind.size());
+      error.attr("message") = py::str(e.what());
+      PyErr_SetObject(store_error.ptr(), error.ptr());
+    }
+  });
+
+  py::class_<PyEngine> engine(m, "Engine",
+                              "upline::Engine built from plan JSON text (raises ValueError \"invalid_plan: …\" naming every fault).\n"
+                              "Calls are serialised by an internal mutex, so an Engine may be shared between threads.\n"
+                              "Every event call returns (code, message, effects).");
+  engine.def(py::init<const std::string&>(), "plan_json"_a)
       .def("apply_json", &PyEngine::apply_json, "event_json"_a,
            "Applies one event given as JSON text (SPEC §4 fields plus \"type\"). Returns (code, message, effects).")
-      .def("join", &PyEngine::join, "member"_a, "sponsor"_a, "at"_a, "A join event (sponsor None: the first member). Returns (code, message, effects).")
-      .def("purchase", &PyEngine::purchase, "order"_a, "member"_a, "shop"_a, "amount"_a, "at"_a,
-           "A purchase; `amount` is a decimal str or (units, scale). Returns (code, message, effects).")
-      .def("refund", &PyEngine::refund, "order"_a, "amount"_a, "at"_a,
-           "A refund; `amount` is a decimal str, (units, scale), or None for the rest of the order. Returns (code, message, effects).")
-      .def("redeem", &PyEngine::redeem, "member"_a, "points"_a, "ref"_a, "at"_a,
-           "A redemption; `points` is a decimal str or (units, scale). Returns (code, message, effects).")
-      .def("adjust", &PyEngine::adjust, "member"_a, "points"_a, "actor"_a, "reason"_a, "at"_a,
-           "A signed manual adjustment; `points` is a decimal str or (units, scale). Returns (code, message, effects).")
-      .def("suspend", &PyEngine::suspend, "member"_a, "at"_a, "Suspends a member. Returns (code, message, effects).")
-      .def("reactivate", &PyEngine::reactivate, "member"_a, "at"_a, "Reactivates a member. Returns (code, message, effects).")
-      .def("change_plan", &PyEngine::change_plan, "plan_json"_a, "actor"_a, "at"_a,
-           "A plan event: the plan as JSON text. Returns (code, message, effects).")
       .def("apply_many", &PyEngine::apply_many, "events"_a,
            "Applies events (JSON text) in order with the GIL released. Returns a list of one (code, message, effects)\n"
+           "per event; a rejection is reported in its answer and the batch goes on.");
+  def_core(engine);
+
+  py::class_<PyStore> store(m, "Store",
+                            "upline::Store: DIR opened and recovered, or created with plan_json when it holds no journal yet\n"
+                            "(a plan given for an existing DIR must be the plan in force there). `sync` is \"every\", \"group\"\n"
+                            "or \"none\". Raises ValueError \"invalid_plan: …\" for a plan that breaks a rule and StoreError\n"
+                            "otherwise. The event calls and queries are Engine's; every event call returns\n"
+                            "(code, message, effects, seq), seq the number the event was journaled under.");
+  store
+      .def(py::init<const std::string&, std::optional<std::string>, const std::string&, std::uint64_t, std::uint64_t>(), "dir"_a,
+           "plan_json"_a = py::none(), "sync"_a = "every", "snapshot_every"_a = 0, "keep_snapshots"_a = 2)
+      .def("apply_json", &PyStore::apply_json, "event_json"_a,
+           "Submits one event given as JSON text (SPEC §4 fields plus \"type\"). Returns (code, message, effects, seq).")
+      .def("apply_many", &PyStore::apply_many, "events"_a,
+           "Submits events (JSON text) in order with the GIL released. Returns a list of one (code, message, effects, seq)\n"
            "per event; a rejection is reported in its answer and the batch goes on.")
-      .def("member", &PyEngine::member, "member"_a,
-           "A member's state as (id, sponsor, tier, status, balance, lifetime, orders, referrals, nodes, rewards,\n"
-           "benefits), or None if unknown.")
-      .def("order", &PyEngine::order, "order"_a, "An accepted order as (id, member, shop, amount, refunded, at), or None if unknown.")
-      .def("census", &PyEngine::census, "Members per tier by current tier, indexed like tier_names.")
-      .def("digest", &PyEngine::digest, "SHA-256 of the canonical state (docs/DIGEST.md), 64 hex digits.")
-      .def("dump_json", &PyEngine::dump_json, "The SPEC §10 state dump as JSON text, byte for byte what `upline replay --dump` writes.")
-      .def("plan_json", &PyEngine::plan_json, "The plan in force as canonical JSON text.")
-      .def("upline", &PyEngine::upline_of, "member"_a, "tier"_a, "max_levels"_a = py::none(),
-           "Ancestor ids of `member` in tier index `tier`'s matrix, nearest first (empty if it has no node there).")
-      .def("below", &PyEngine::below, "member"_a, "tier"_a,
-           "How many members sit below `member` in tier index `tier`'s matrix, or None if it has no node there.")
-      .def("columns", &PyEngine::columns,
-           "Member fields as NumPy arrays in join order: (id, sponsor, tier, status, balance, lifetime, orders); id,\n"
-           "sponsor (0: none), balance, lifetime (units at points_scale) and orders are int64, tier (index) and status\n"
-           "(0 active, 1 suspended) uint8.")
-      .def_property_readonly("clock", &PyEngine::clock, "The engine clock: the largest `at` of the accepted events (0 before any).")
-      .def_property_readonly("applied", &PyEngine::applied, "Number of accepted events.")
-      .def_property_readonly("rejected", &PyEngine::rejected, "Number of rejected events.")
-      .def_property_readonly("member_count", &PyEngine::member_count, "Number of members.")
-      .def_property_readonly("order_count", &PyEngine::order_count, "Number of accepted orders.")
-      .def_property_readonly("money_scale", &PyEngine::money_scale, "Decimals of money amounts.")
-      .def_property_readonly("points_scale", &PyEngine::points_scale, "Decimals of points.")
-      .def_property_readonly("tier_names", &PyEngine::tier_names, "Tier names, lowest first (only ever appended to).")
-      .def_property_readonly("reward_names", &PyEngine::reward_names, "Reward ids by index (interned for good: indices never change).")
-      .def_property_readonly("plan_name", &PyEngine::plan_name, "The name of the plan in force.");
+      .def("commit", &PyStore::commit, "Makes every submitted event durable: afterwards durable_seq == last_seq.")
+      .def("snapshot", &PyStore::snapshot, "Commits, writes a snapshot of the state, prunes old ones; returns its file name.")
+      .def("close", &PyStore::close, "Commits and releases the directory (the store is closed even if the commit fails).")
+      .def_property_readonly("closed", &PyStore::closed, "Whether close() was called.")
+      .def_property_readonly("last_seq", &PyStore::last_seq, "The sequence number of the last event submitted (0 for none).")
+      .def_property_readonly("durable_seq", &PyStore::durable_seq, "The last sequence number that is durable.")
+      .def_property_readonly("dir", &PyStore::dir, "The data directory.");
+  def_core(store);
 }

@@ -12,9 +12,9 @@
  *   - Functions return upl_status; UPL_OK is 0. On failure upl_last_error() gives a message
  *     naming the field, the value and the rule. Output parameters come first and are written only
  *     on success.
- *   - What the library allocates, the library frees: upl_engine_free(), upl_string_free().
- *     Strings returned as `const char *` are owned by the engine and valid until the next call
- *     that changes it (or until it is freed).
+ *   - What the library allocates, the library frees: upl_engine_free(), upl_store_close(),
+ *     upl_string_free(). Strings returned as `const char *` are owned by the engine and valid
+ *     until the next call that changes it (or until it is freed).
  *   - Threading: an upl_engine is not thread-safe; use one engine from one thread at a time
  *     (distinct engines may be used concurrently). upl_last_error() is per thread.
  *   - No C++ exception and no abort ever crosses this boundary; a NULL or malformed argument
@@ -72,6 +72,9 @@ typedef enum upl_status {
   UPL_ENOMEM = 101,    /**< out of memory */
   UPL_ENOTFOUND = 102, /**< a query named a member, tier or order that does not exist */
   UPL_EINTERNAL = 103, /**< a bug: please report it with upl_last_error() */
+  UPL_EIO = 104,       /**< a store's read, write or fsync failed (the store then accepts nothing more) */
+  UPL_ECORRUPT = 105,  /**< a store's data directory is damaged (the message names file, offset, sequence) */
+  UPL_EBUSY = 106,     /**< a store's data directory is open in another upl_store (this process's or another's) */
   /* Not a status: makes the enum as wide as int in C and C++, so that any int a host passes in
    * (upl_status_str(9999)) is a valid value of the type. */
   UPL_STATUS_FORCE_INT_ = 0x7fffffff
@@ -79,6 +82,9 @@ typedef enum upl_status {
 
 /** An engine: opaque. */
 typedef struct upl_engine upl_engine;
+
+/** A durable engine over a data directory: opaque (see "stores" below). */
+typedef struct upl_store upl_store;
 
 /**
  * The static name of a status ("ok", "duplicate_order", "invalid", …), never NULL.
@@ -138,7 +144,7 @@ UPL_API upl_status upl_engine_apply_json(upl_engine *engine, const char *event_j
  * The state as SPEC §10 JSON (applied, rejected, digest, members sorted by id).
  * @param state_json receives a NUL-terminated string; free with upl_string_free()
  */
-UPL_API upl_status upl_engine_dump_json(upl_engine *engine, char **state_json);
+UPL_API upl_status upl_engine_dump_json(const upl_engine *engine, char **state_json);
 
 /** Frees a string returned by this library. NULL is accepted and ignored. */
 UPL_API void upl_string_free(char *s);
@@ -339,6 +345,157 @@ UPL_API upl_status upl_digest(char out[65], const upl_engine *engine);
 /** Counters: events applied and rejected, members, and the engine clock (ms). Any may be NULL. */
 UPL_API upl_status upl_engine_counters(uint64_t *applied, uint64_t *rejected, uint64_t *members, int64_t *clock,
                                        const upl_engine *engine);
+
+/* ---- stores --------------------------------------------------------------------------------- */
+/*
+ * A store is an engine whose events are journaled in a data directory (docs/DURABILITY.md):
+ *
+ *   DIR/journal                 every submitted event, accepted or rejected, numbered from 1
+ *   DIR/snapshot-<seq>.snap     the whole state after event <seq>
+ *   DIR/LOCK                    held while a store is open: one upl_store per directory
+ *
+ * Opening recovers the state: the newest good snapshot plus the journal after it (a torn tail left
+ * by a crash is truncated). Events go in through the upl_store_* event calls, which take the same
+ * arguments, give the same codes and make the same effects as the engine's; each submitted event —
+ * accepted or rejected — gets the next sequence number. Read the state through upl_store_engine(),
+ * which every const query (upl_member_get(), upl_digest(), upl_engine_effect(), …) accepts.
+ *
+ * Acknowledgement: an event may be acknowledged once it is durable, that is once
+ * upl_store_durable_seq() has reached its sequence number:
+ *   UPL_SYNC_EVERY  each event call writes and fsyncs its record before it returns (the default)
+ *   UPL_SYNC_GROUP  records are buffered; upl_store_commit() writes them all and fsyncs once. An
+ *                   event is durable only after upl_store_commit() returns UPL_OK.
+ *   UPL_SYNC_NONE   upl_store_commit() writes without fsync (tests, simulations)
+ * A failed write or fsync (UPL_EIO) stops the store: every later call fails with UPL_EIO and the
+ * state it shows may hold events that are not durable. Close it and open the directory again: it
+ * recovers exactly what was durable.
+ *
+ * Threading: an upl_store is not thread-safe (nor is the engine it shows); use it from one thread
+ * at a time. Errors: a store call that fails returns UPL_EIO, UPL_ECORRUPT, UPL_EBUSY, UPL_EINVALID
+ * (a NULL or malformed argument, a usage error such as a plan that differs from the directory's),
+ * UPL_ENOMEM; upl_last_error() names the file, offset or argument. A call refused for a NULL or
+ * malformed argument changes nothing and journals nothing.
+ */
+
+/** When records reach the disk: upl_store_options.durability. */
+typedef enum upl_sync {
+  UPL_SYNC_EVERY = 0, /**< each event's record is written and fsynced before the call returns */
+  UPL_SYNC_GROUP = 1, /**< records are buffered until upl_store_commit(), which fsyncs once */
+  UPL_SYNC_NONE = 2   /**< upl_store_commit() writes without fsync */
+} upl_sync;
+
+/** How a store runs (24 bytes in 0.2). Read by the library, never written. */
+typedef struct upl_store_options {
+  uint32_t size;           /**< set by the caller: sizeof(upl_store_options) (UPL_STORE_OPTIONS_INIT) */
+  uint32_t durability;     /**< upl_sync; UPL_SYNC_EVERY by default */
+  uint64_t snapshot_every; /**< write a snapshot after this many events since the last (0: only upl_store_snapshot()) */
+  uint64_t keep_snapshots; /**< how many snapshots to keep, >= 1 (2 by default) */
+} upl_store_options;
+/** The default upl_store_options: every event fsynced, no automatic snapshot, 2 snapshots kept. */
+#define UPL_STORE_OPTIONS_INIT {sizeof(upl_store_options), UPL_SYNC_EVERY, 0, 2}
+
+/**
+ * Opens the data directory `dir`: creates it with the plan when it holds no journal yet, else opens
+ * it and recovers its state.
+ * @param out receives the store on success (left untouched on failure); close with upl_store_close()
+ * @param dir the directory, a NUL-terminated path (created if missing, when a plan is given)
+ * @param plan_json the plan (SPEC §3), `plan_len` bytes; NULL or plan_len 0 to open an existing
+ *        directory only. Given for a directory that exists, it must be the plan it was created
+ *        with (plan events since do not matter; compared as canonical JSON): a different plan is UPL_EINVALID and nothing is changed.
+ * @param options NULL for the defaults (UPL_STORE_OPTIONS_INIT)
+ * @return UPL_OK; UPL_EINVALID_PLAN (the plan breaks a rule: the message lists every fault);
+ *         UPL_EINVALID (NULL out or dir, bad options, no plan for a directory without a journal,
+ *         a plan that differs from the directory's); UPL_EBUSY (another upl_store has it open);
+ *         UPL_ECORRUPT; UPL_EIO; UPL_ENOMEM
+ */
+UPL_API upl_status upl_store_open(upl_store **out, const char *dir, const char *plan_json, size_t plan_len,
+                                  const upl_store_options *options);
+
+/**
+ * Commits (upl_store_commit()), then frees the store and releases its directory. NULL is accepted
+ * (UPL_OK). The store is freed whatever the commit gives.
+ * @return the commit's status: UPL_OK when every event submitted is durable
+ */
+UPL_API upl_status upl_store_close(upl_store *store);
+
+/**
+ * Submits one event given as a JSON object, as upl_engine_apply_json() applies it. A rejected
+ * event (malformed JSON included) is journaled and numbered too: it will be rejected the same way
+ * on recovery.
+ * @param seq receives the event's sequence number whenever it was journaled (may be NULL)
+ * @param result_json receives `{"seq":N,"status":"ok"|CODE,"effects":[...]}` (plus "message" for
+ *        a rejection) whenever the event was journaled; free it with upl_string_free(). May be NULL.
+ * @return the event's code (UPL_OK or the rejection), as for the engine; or UPL_EINVALID,
+ *         UPL_EIO, UPL_ENOMEM when the event was not journaled (UPL_EINVALID: NULL arguments, an
+ *         event too large for a journal record; nothing changed)
+ */
+UPL_API upl_status upl_store_submit_json(upl_store *store, const char *event_json, size_t len, uint64_t *seq,
+                                         char **result_json);
+
+/* The typed event calls of a store: the engine's (upl_join(), …) with the store first and `seq`,
+ * which receives the event's sequence number whenever it was journaled (may be NULL). Each returns
+ * UPL_OK or the rejection code as the engine's call does — effects then readable through
+ * upl_store_engine() — or UPL_EINVALID (a NULL argument: nothing journaled), UPL_EIO, UPL_ENOMEM. */
+
+/** upl_join() on a store. */
+UPL_API upl_status upl_store_join(upl_store *store, uint64_t *seq, int64_t member, int64_t sponsor, int64_t at);
+
+/** upl_purchase() on a store. */
+UPL_API upl_status upl_store_purchase(upl_store *store, uint64_t *seq, const char *order, int64_t member, const char *shop,
+                                      int64_t amount, int64_t at);
+
+/** upl_refund() on a store. */
+UPL_API upl_status upl_store_refund(upl_store *store, uint64_t *seq, const char *order, int64_t amount, int64_t at);
+
+/** upl_refund_rest() on a store. */
+UPL_API upl_status upl_store_refund_rest(upl_store *store, uint64_t *seq, const char *order, int64_t at);
+
+/** upl_redeem() on a store. */
+UPL_API upl_status upl_store_redeem(upl_store *store, uint64_t *seq, int64_t member, int64_t points, const char *ref,
+                                    int64_t at);
+
+/** upl_adjust() on a store. */
+UPL_API upl_status upl_store_adjust(upl_store *store, uint64_t *seq, int64_t member, int64_t points, const char *actor,
+                                    const char *reason, int64_t at);
+
+/** upl_suspend() on a store. */
+UPL_API upl_status upl_store_suspend(upl_store *store, uint64_t *seq, int64_t member, int64_t at);
+
+/** upl_reactivate() on a store. */
+UPL_API upl_status upl_store_reactivate(upl_store *store, uint64_t *seq, int64_t member, int64_t at);
+
+/** upl_change_plan() on a store. */
+UPL_API upl_status upl_store_change_plan(upl_store *store, uint64_t *seq, const char *plan_json, size_t len,
+                                         const char *actor, int64_t at);
+
+/**
+ * Makes every submitted event durable (see the modes above): afterwards upl_store_durable_seq()
+ * equals upl_store_last_seq().
+ * @return UPL_OK, UPL_EIO (the store stopped), UPL_EINVALID (NULL)
+ */
+UPL_API upl_status upl_store_commit(upl_store *store);
+
+/**
+ * Commits, then writes a snapshot of the current state and removes the oldest beyond
+ * keep_snapshots. A failed snapshot (UPL_EIO) does not stop the store: the journal has every event.
+ */
+UPL_API upl_status upl_store_snapshot(upl_store *store);
+
+/** The sequence number of the last event submitted (0 for none, or for NULL). */
+UPL_API uint64_t upl_store_last_seq(const upl_store *store);
+
+/** The last sequence number that is durable: events up to it may be acknowledged (0 for NULL). */
+UPL_API uint64_t upl_store_durable_seq(const upl_store *store);
+
+/**
+ * The store's engine, for reading: every call taking a `const upl_engine *` accepts it (queries,
+ * upl_digest(), upl_engine_dump_json(), and upl_engine_effect_count()/upl_engine_effect()/
+ * upl_engine_last_status(), which describe the store's last event call). The event calls that
+ * take an `upl_engine *` refuse it with UPL_EINVALID: submit through the store.
+ * @return owned by the store, valid until upl_store_close() (upl_engine_free() ignores it); NULL
+ *         for a NULL store
+ */
+UPL_API const upl_engine *upl_store_engine(const upl_store *store);
 
 /* ---- exact amounts ------------------------------------------------------------------------ */
 

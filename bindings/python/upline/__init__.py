@@ -49,6 +49,11 @@ Rules this package follows everywhere:
 * **Threads**: an Engine may be shared between threads; its calls are serialised.
   :meth:`Engine.apply_many` and :meth:`Engine.columns` release the GIL while they work, so other
   Python threads run meanwhile.
+* **Durability**: a :class:`Store` is an Engine whose events are journaled in a data directory
+  and recovered when it is opened again. Its event calls return the same effects as an Engine's
+  (a :class:`Submitted`, a tuple that also carries ``seq``, the event's sequence number) and raise
+  the same :class:`Rejected` subclasses (with ``seq`` set: rejections are journaled too); failures
+  of the directory raise :class:`StoreError`.
 
 The compiled core is the private module ``_upline``; this package is its only supported interface.
 """
@@ -73,6 +78,9 @@ except ImportError as _packaged_error:  # the CMake build tree: a top-level modu
 
 __all__ = [
     "Engine",
+    "Store",
+    "StoreError",
+    "Submitted",
     "Result",
     "Effect",
     "Credit",
@@ -129,6 +137,8 @@ class Rejected(Exception):
 
     code: str
     message: str
+    #: The sequence number a :class:`Store` journaled the rejected event under; None from an Engine.
+    seq: int | None = None
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(code, message)
@@ -367,12 +377,14 @@ class Result:
     """The outcome of one event of :meth:`Engine.apply_many`.
 
     ``code`` is ``"ok"`` or the rejection code, ``message`` explains a rejection (empty when
-    accepted) and ``effects`` is empty for a rejection.
+    accepted) and ``effects`` is empty for a rejection. ``seq`` is the sequence number a
+    :class:`Store` journaled the event under (None from an Engine).
     """
 
     code: str
     message: str
     effects: tuple[Effect, ...]
+    seq: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -610,11 +622,13 @@ class Engine:
     def __init__(self, plan: PlanSource) -> None:
         text = _plan_text(plan)
         try:
-            self._core = _upline.Engine(text)
+            core = _upline.Engine(text)
         except ValueError as e:
-            message = str(e)
-            prefix = "invalid_plan: "
-            raise InvalidPlan("invalid_plan", message[len(prefix):] if message.startswith(prefix) else message) from None
+            raise _invalid_plan(e) from None
+        self._bind(core)
+
+    def _bind(self, core: Any) -> None:
+        self._core = core
         self._tiers: tuple[str, ...] = self._core.tier_names
         self._rewards: tuple[str, ...] = self._core.reward_names
         self._money_scale: int = self._core.money_scale
@@ -847,6 +861,158 @@ class Engine:
     def order_count(self) -> int:
         """Number of accepted orders."""
         return self._core.order_count
+
+
+def _invalid_plan(e: ValueError) -> Exception:
+    """The core's ValueError "invalid_plan: …" as :class:`InvalidPlan`; any other ValueError as it is."""
+    message = str(e)
+    prefix = "invalid_plan: "
+    return InvalidPlan("invalid_plan", message[len(prefix):]) if message.startswith(prefix) else e
+
+
+# ---- the durable engine -------------------------------------------------------------------------
+
+#: StoreError: a data directory could not be opened, read or written, or was misused. ``kind`` is
+#: ``"io"`` (a read, write or fsync failed: the store accepts nothing more; open the directory
+#: again to recover what was durable), ``"corrupt"`` (the directory is damaged), ``"busy"``
+#: (another Store, in this process or another, has it open) or ``"usage"`` (no journal and no
+#: plan, a plan that is not the directory's, a closed store…); ``message`` (and ``str(e)``) names
+#: the file, the offset or the argument. Not a :class:`Rejected`: a rejected event is journaled
+#: like an accepted one.
+StoreError: type[Exception] = _upline.StoreError
+
+
+class Submitted(tuple):  # type: ignore[type-arg]
+    """The effects of an event a :class:`Store` accepted: a tuple of effects, exactly what
+    :class:`Engine` returns for the same call, that also carries ``seq``, the sequence number the
+    event was journaled under."""
+
+    seq: int
+
+    def __new__(cls, effects: Iterable[Effect], seq: int) -> Submitted:
+        self = super().__new__(cls, effects)
+        self.seq = seq
+        return self
+
+    def __repr__(self) -> str:
+        return f"Submitted(seq={self.seq}, effects={tuple.__repr__(self)})"
+
+
+_SYNC = ("every", "group", "none")
+
+
+class Store(Engine):
+    """A durable :class:`Engine`: a data directory holding a journal of every event submitted
+    (accepted or rejected) and snapshots of the state.
+
+    ``Store(path, plan)`` creates ``path`` with ``plan`` (dict, JSON text or path of a file) when
+    it holds no journal yet, else opens it and recovers its state (the newest good snapshot plus
+    the journal after it); ``Store(path)`` only opens. A plan given for a directory that exists
+    must be the plan it was created with (plan events since do not matter; compared in
+    canonical form), else :class:`StoreError` (``kind`` ``"usage"``). Only one
+    Store may have a directory open at a time (``kind`` ``"busy"``).
+
+    ``sync`` says when an event is durable — when it may be acknowledged:
+
+    * ``"every"`` (the default): each event call writes and fsyncs its record before it returns;
+    * ``"group"``: records are buffered and :meth:`commit` writes and fsyncs them at once; an
+      event is durable only once :meth:`commit` has returned (``durable_seq >= its seq``);
+    * ``"none"``: :meth:`commit` writes without fsync (tests, simulations).
+
+    ``snapshot_every`` writes a snapshot after that many events (0: only on :meth:`snapshot`);
+    ``keep_snapshots`` (>= 1) is how many are kept.
+
+    Every event call and query of :class:`Engine` works here the same way. An event call returns a
+    :class:`Submitted` (the same tuple of effects, plus ``.seq``); a rejection raises the same
+    :class:`Rejected` subclass, with ``.seq`` set, since rejected events are journaled and numbered
+    too; :meth:`apply_many` gives :class:`Result` values with ``seq`` set. Used as a context
+    manager, the Store commits and closes on the way out. After :meth:`close` every call raises
+    :class:`StoreError`.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, path: str | os.PathLike[str], plan: PlanSource | None = None, *, sync: str = "every",
+                 snapshot_every: int = 0, keep_snapshots: int = 2) -> None:
+        if sync not in _SYNC:
+            raise ValueError(f"sync: {sync!r} is not 'every', 'group' or 'none'")
+        for name, value, low in (("snapshot_every", snapshot_every, 0), ("keep_snapshots", keep_snapshots, 1)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
+            if not low <= value < 1 << 64:
+                raise ValueError(f"{name}: {value} is out of range {low}..{(1 << 64) - 1}")
+        text = None if plan is None else _plan_text(plan)
+        try:
+            core = _upline.Store(os.fspath(path), text, sync, snapshot_every, keep_snapshots)
+        except ValueError as e:
+            raise _invalid_plan(e) from None
+        self._bind(core)
+
+    def __repr__(self) -> str:
+        c = self._core
+        if c.closed:
+            return f"<upline.Store {c.dir!r} closed>"
+        return (f"<upline.Store {c.dir!r} plan={c.plan_name!r} members={c.member_count} last_seq={c.last_seq} "
+                f"durable_seq={c.durable_seq}>")
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _effects(self, answer: tuple[str, str, tuple[tuple[int, ...], ...], int]) -> Submitted:  # type: ignore[override]
+        code, message, effects, seq = answer
+        if code != "ok":
+            rejected = Rejected.for_code(code, message)
+            rejected.seq = seq
+            raise rejected
+        return Submitted(map(self._effect, effects), seq)
+
+    def apply_many(self, events: Iterable[Mapping[str, Any] | str]) -> list[Result]:
+        """Submits events (dicts or JSON text) in order and reports one :class:`Result` each, with
+        ``seq`` set; see :meth:`Engine.apply_many`. With ``sync="every"`` each event is fsynced on
+        its own: use ``"group"`` and :meth:`commit` for batches."""
+        if isinstance(events, (str, bytes, Mapping)):
+            raise TypeError("events: expected an iterable of events, got a single " + type(events).__name__)
+        texts = [_event_text(e, f"events[{i}]") for i, e in enumerate(events)]
+        effect = self._effect
+        return [Result(code, message, tuple(map(effect, effects)), seq) for code, message, effects, seq in self._core.apply_many(texts)]
+
+    def commit(self) -> None:
+        """Makes every event submitted so far durable: afterwards ``durable_seq == last_seq``."""
+        self._core.commit()
+
+    def snapshot(self) -> str:
+        """Commits, writes a snapshot of the state (then removes the oldest beyond
+        ``keep_snapshots``) and returns its file name. A snapshot speeds up the next opening; the
+        journal alone already holds everything."""
+        return self._core.snapshot()
+
+    def close(self) -> None:
+        """Commits, then releases the directory (even if the commit raises). Closing a closed
+        Store does nothing."""
+        self._core.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._core.closed
+
+    @property
+    def path(self) -> str:
+        """The data directory."""
+        return self._core.dir
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the last event submitted (0 for none)."""
+        return self._core.last_seq
+
+    @property
+    def durable_seq(self) -> int:
+        """The last sequence number that is durable: events up to it may be acknowledged."""
+        return self._core.durable_seq
 
 
 def four_tier_plan() -> dict[str, Any]:

@@ -23,6 +23,8 @@ AmountIn = Union[str, tuple[int, int]]
 #: (type, member, points, kind, tier, level_or_position, parent, reward, from)
 FlatEffect = tuple[int, int, int, int, int, int, int, int, int]
 Answer = tuple[str, str, tuple[FlatEffect, ...]]
+#: A Store's answer: (code, message, effects, seq), seq the number the event was journaled under.
+StoreAnswer = tuple[str, str, tuple[FlatEffect, ...], int]
 #: (id, sponsor (0: none), tier index, status (0 active, 1 suspended), balance units, lifetime units,
 #: orders, referrals, nodes (parent, position) flat per tier from 0, reward indices, benefits pairs)
 FlatMember = tuple[int, int, int, int, int, int, int, int, tuple[int, ...], tuple[int, ...], tuple[tuple[str, str], ...]]
@@ -112,3 +114,64 @@ class Engine:
     def reward_names(self) -> tuple[str, ...]: ...
     @property
     def plan_name(self) -> str: ...
+
+class StoreError(Exception):
+    """upline::StoreError: ``kind`` is "io", "corrupt", "busy" or "usage"; str(e) is the message."""
+
+    kind: str
+    message: str
+
+class Store:
+    """upline::Store: DIR opened and recovered, or created with plan_json when it holds no journal
+    yet (a plan given for an existing DIR must be the plan it was created with). ``sync`` is "every",
+    "group" or "none". ValueError "invalid_plan: …" for a plan that breaks a rule, StoreError
+    otherwise. The event calls and queries are Engine's; every event call answers
+    (code, message, effects, seq)."""
+
+    def __init__(
+        self, dir: str, plan_json: str | None = None, sync: str = "every", snapshot_every: int = 0, keep_snapshots: int = 2
+    ) -> None: ...
+    def apply_json(self, event_json: str) -> StoreAnswer: ...
+    def apply_many(self, events: Iterable[str]) -> list[StoreAnswer]: ...
+    def join(self, member: int, sponsor: int | None, at: int) -> StoreAnswer: ...
+    def purchase(self, order: str, member: int, shop: str, amount: AmountIn, at: int) -> StoreAnswer: ...
+    def refund(self, order: str, amount: AmountIn | None, at: int) -> StoreAnswer: ...
+    def redeem(self, member: int, points: AmountIn, ref: str, at: int) -> StoreAnswer: ...
+    def adjust(self, member: int, points: AmountIn, actor: str, reason: str, at: int) -> StoreAnswer: ...
+    def suspend(self, member: int, at: int) -> StoreAnswer: ...
+    def reactivate(self, member: int, at: int) -> StoreAnswer: ...
+    def change_plan(self, plan_json: str, actor: str, at: int) -> StoreAnswer: ...
+    def commit(self) -> None:
+        """Makes every submitted event durable."""
+    def snapshot(self) -> str:
+        """Commits, writes a snapshot, prunes old ones; returns its file name."""
+    def close(self) -> None:
+        """Commits and releases the directory."""
+    # The queries are Engine's.
+    member = Engine.member
+    order = Engine.order
+    census = Engine.census
+    digest = Engine.digest
+    dump_json = Engine.dump_json
+    plan_json = Engine.plan_json
+    upline = Engine.upline
+    below = Engine.below
+    columns = Engine.columns
+    clock = Engine.clock
+    applied = Engine.applied
+    rejected = Engine.rejected
+    member_count = Engine.member_count
+    order_count = Engine.order_count
+    money_scale = Engine.money_scale
+    points_scale = Engine.points_scale
+    tier_names = Engine.tier_names
+    reward_names = Engine.reward_names
+    plan_name = Engine.plan_name
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def durable_seq(self) -> int: ...
+    @property
+    def dir(self) -> str: ...
