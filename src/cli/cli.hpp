@@ -71,5 +71,6 @@ void add_check_plan(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_generate(CLI::App& app);
 void add_data_commands(CLI::App& app);  // apply, status, dump, verify, export, snapshot
+void add_serve(CLI::App& app);
 
 }  // namespace upline::cli

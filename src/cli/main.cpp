@@ -31,6 +31,7 @@ const char* const usage =
     "  verify      check every record and snapshot, replay from scratch, compare digests\n"
     "  export      the journal as JSON Lines\n"
     "  snapshot    write a snapshot now\n"
+    "  serve       serve DIR over HTTP to many processes, group commit (docs/SERVER.md)\n"
     "\n"
     "Plans are a file, or a bundled plan by name: four-tier, deep.\n"
     "Run 'upline <command> --help' for a command's options.\n";
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
   add_demo(app);
   add_generate(app);
   add_data_commands(app);
+  add_serve(app);
   // `upline help COMMAND` is `upline COMMAND --help`.
   const std::string wanted = first == "help" ? std::string(argv[2]) : first;
   CLI::App* command = nullptr;
