@@ -4,6 +4,7 @@
 #include "until.hpp"
 #include "upline/door.hpp"
 #include "upline/store.hpp"
+#include "upline/store_open.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -39,18 +40,13 @@ int apply(const DataOptions& o) {
   if (!d) fail(exit_usage, "--sync: \"" + o.sync + "\" is not every, group or none");
   options.durability = *d;
   options.snapshot_every = o.snapshot_every;
-  std::unique_ptr<Store> store;
-  if (posix_file_system().exists(o.data + "/journal")) {
-    if (!o.plan.empty())
-      std::fprintf(stderr, "upline apply: %s already holds a store: --plan is ignored (change a plan with a plan event)\n", o.data.c_str());
-    store = Store::open(o.data, options);
-    print_recovery(store->recovery());
-  } else {
-    if (o.plan.empty()) fail(exit_usage, o.data + " holds no store yet: give --plan PLAN.json to create it");
-    std::string text;
-    load_plan(o.plan, &text);
-    store = Store::create(o.data, text, options);
-  }
+  // One rule for every door (store_open.hpp): --plan creates DIR; for an existing DIR it may be
+  // omitted, and if given must be the plan DIR was created with.
+  std::optional<Plan> plan;
+  if (!o.plan.empty()) plan = load_plan(o.plan);
+  else if (!posix_file_system().exists(o.data + "/journal")) fail(exit_usage, o.data + " holds no store yet: give --plan PLAN.json to create it");
+  std::unique_ptr<Store> store = open_or_create_store(o.data, plan ? &*plan : nullptr, options);
+  print_recovery(store->recovery());
   std::ifstream file;
   std::istream* in = &std::cin;
   if (o.events != "-") {

@@ -205,6 +205,8 @@ void Sequencer::loop() {
     std::lock_guard g(mu_);
     finished.swap(finished_);
   }
+  // The directory is free once run() returns.
+  store_.reset();
   if (finished) finished(snapshot);
 }
 
@@ -318,7 +320,10 @@ void Sequencer::serve_parked(bool all) {
 
 void Sequencer::advance() {
   if (store_->failure()) return;
-  if (store_->last_seq() == store_->durable_seq()) return;
+  if (store_->last_seq() == store_->durable_seq()) {
+    note_progress();  // --sync every: each submit was its own fsync
+    return;
+  }
   try {
     switch (options_.durability) {
       case Durability::every:  // every submit fsynced its record

@@ -44,12 +44,14 @@ struct Server::Impl {
   Recovery recovery;
   std::string dir;
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // The listener, the signals and the shutdown timers are touched by one strand only.
+  net::strand<net::io_context::executor_type> control{ioc.get_executor()};
+  tcp::acceptor acceptor{control};
   std::uint16_t port = 0;
   std::unique_ptr<server::Sequencer> sequencer;
-  net::signal_set signals{ioc};
-  net::steady_timer grace{ioc};        // at shutdown: how long replies still being written may take
-  net::steady_timer accept_retry{ioc};
+  net::signal_set signals{control};
+  net::steady_timer grace{control};    // at shutdown: how long replies still being written may take
+  net::steady_timer accept_retry{control};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;  // until the sequencer finished
   std::atomic<bool> finished{false};  // the sequencer finished and every reply was handed over
   std::atomic<int> catch_ups{0};      // effects streams reading the journal (threads of their own)
@@ -79,7 +81,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::lock_guard g(srv_.sessions_mu);
     srv_.sessions.erase(id_);
     // The last connection gone after the sequencer finished: nothing keeps run() waiting.
-    if (srv_.sessions.empty() && srv_.finished.load()) net::post(srv_.ioc, [&srv = srv_] { srv.grace.cancel(); });
+    if (srv_.sessions.empty() && srv_.finished.load()) net::post(srv_.control, [&srv = srv_] { srv.grace.cancel(); });
   }
 
   void start(bool refuse) {
@@ -124,7 +126,10 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = true;
     const auto& req = parser_->get();
     const bool batch = sv(req.target()).rfind("/v1/events/batch", 0) == 0;
-    parser_->body_limit(batch ? srv_.options.max_batch_body : srv_.options.max_body);
+    const std::size_t limit = batch ? srv_.options.max_batch_body : srv_.options.max_body;
+    // A declared length over the limit is refused before a byte of the body is read.
+    if (parser_->content_length() && *parser_->content_length() > limit) return on_read_error(http::error::body_limit);
+    parser_->body_limit(limit);
     stream_.expires_after(std::chrono::milliseconds(srv_.options.request_timeout_ms));
     auto expect = req.find(http::field::expect);
     if (expect != req.end() && beast::iequals(expect->value(), "100-continue") && !parser_->is_done()) {
@@ -542,7 +547,7 @@ void Server::Impl::accept() {
 }
 
 void Server::Impl::begin_stop() {
-  net::post(ioc, [this] {
+  net::post(control, [this] {
     if (stopping.exchange(true)) return;
     beast::error_code ec;
     acceptor.close(ec);
@@ -557,7 +562,7 @@ void Server::Impl::begin_stop() {
     for (auto& s : open) s->close_if_idle();
     sequencer->stop([this](const std::string& name) {
       // On the sequencer thread: every reply has been handed over.
-      net::post(ioc, [this, name] {
+      net::post(control, [this, name] {
         snapshot = name;
         sequencer->feed().close();
         work.reset();
@@ -604,7 +609,7 @@ std::string Server::run() {
     });
   }
   s.work.emplace(s.ioc.get_executor());
-  s.accept();
+  net::post(s.control, [&s] { s.accept(); });
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < s.options.threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();
