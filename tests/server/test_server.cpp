@@ -1,5 +1,6 @@
 // test_server.cpp — `upline serve` in process: a real server on a loopback port, real HTTP clients
 // (Boost.Beast, blocking, one thread each). Also built with ThreadSanitizer in CI (.ci/test).
+#include "server/sequencer.hpp"
 #include "server/target.hpp"
 #include "upline/server.hpp"
 #include "upline/store.hpp"
@@ -11,6 +12,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <future>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -425,4 +428,111 @@ TEST_CASE("serve: --sync every and none acknowledge and stream the same results"
     while (p.get().body().size() < want.size()) http::read_some(s, buf, p);
     CHECK(p.get().body() == want);
   }
+}
+
+namespace {
+
+// The real file system, whose fsync fails on demand.
+class FailingSync final : public FileSystem {
+ public:
+  std::atomic<bool> fail{false};
+  bool exists(const std::string& p) override { return real().exists(p); }
+  std::string read(const std::string& p) override { return real().read(p); }
+  std::vector<std::string> list(const std::string& d) override { return real().list(d); }
+  void make_dir(const std::string& p) override { real().make_dir(p); }
+  int open_append(const std::string& p, bool c) override { return real().open_append(p, c); }
+  int create(const std::string& p) override { return real().create(p); }
+  void write(int fd, std::string_view d) override { real().write(fd, d); }
+  void sync(int fd) override {
+    if (fail.load()) throw StoreError(StoreError::Kind::io, "journal: fsync failed: Input/output error (injected)");
+    real().sync(fd);
+  }
+  void close(int fd) override { real().close(fd); }
+  void truncate(const std::string& p, std::uint64_t n) override { real().truncate(p, n); }
+  void rename(const std::string& a, const std::string& b) override { real().rename(a, b); }
+  void sync_dir(const std::string& d) override { real().sync_dir(d); }
+  void remove(const std::string& p) override { real().remove(p); }
+  int lock(const std::string& p) override { return real().lock(p); }
+
+ private:
+  static FileSystem& real() { return posix_file_system(); }
+};
+
+// A job whose reply is kept, and a way to wait for it.
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<server::Reply> replies;
+  std::unique_ptr<server::Job> job(server::Job::Kind kind, std::string body) {
+    auto j = std::make_unique<server::Job>();
+    j->kind = kind;
+    j->body = std::move(body);
+    j->done = [this](server::Reply&& r) {
+      std::lock_guard g(mu);
+      replies.push_back(std::move(r));
+      cv.notify_all();
+    };
+    return j;
+  }
+  void wait_for(std::size_t n) {
+    std::unique_lock lk(mu);
+    REQUIRE(cv.wait_for(lk, std::chrono::seconds(30), [&] { return replies.size() >= n; }));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("sequencer: a full queue refuses (503), a failed fsync answers 503 and stops the store") {
+  TempDir d;
+  FailingSync fsys;
+  StoreOptions so;
+  so.durability = Durability::group;
+  so.fs = &fsys;
+  ServerOptions o = options(d);
+  o.max_queue = 3;
+  server::Metrics metrics;
+  server::Sequencer seq(Store::create(d.path.string(), plan, so), o, metrics);
+  Waiter w;
+  // Hold the sequencer inside a read until the queue has been filled.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto hold = w.job(server::Job::Kind::read, {});
+  std::atomic<bool> holding{false};
+  hold->read = [&](server::Sequencer&) {
+    holding = true;
+    released.wait();
+    return server::Reply{};
+  };
+  REQUIRE(seq.submit(hold));
+  while (!holding.load()) std::this_thread::yield();
+  for (int m = 1; m <= 3; ++m) {
+    auto j = w.job(server::Job::Kind::event, join(m, m > 1 ? 1 : 0));
+    REQUIRE(seq.submit(j));
+  }
+  auto refused = w.job(server::Job::Kind::event, join(4, 1));
+  CHECK_FALSE(seq.submit(refused));
+  CHECK(refused);  // not taken: the caller answers 503
+  release.set_value();
+  w.wait_for(4);
+  CHECK(seq.last_seq() == 3);
+  CHECK(seq.healthy());
+  // Now the fsync fails: the event it should have covered is answered 503, and so is every later one.
+  fsys.fail = true;
+  auto j = w.job(server::Job::Kind::event, join(5, 1));
+  REQUIRE(seq.submit(j));
+  w.wait_for(5);
+  CHECK(w.replies[4].status == 503);
+  CHECK(w.replies[4].body.find("not durable: journal: fsync failed") != std::string::npos);
+  CHECK_FALSE(seq.healthy());
+  j = w.job(server::Job::Kind::event, join(6, 1));
+  REQUIRE(seq.submit(j));
+  w.wait_for(6);
+  CHECK(w.replies[5].status == 503);
+  CHECK(w.replies[5].body.find("the store stopped") != std::string::npos);
+  seq.stop({});
+  seq.join();
+  // What was acknowledged is there after a reopen.
+  fsys.fail = false;
+  auto store = Store::open(d.path.string());
+  CHECK(store->last_seq() >= 3);
 }
