@@ -172,6 +172,9 @@ class Session : public std::enable_shared_from_this<Session> {
     srv_.metrics.requests.fetch_add(1, std::memory_order_relaxed);
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
+    // No resource answers HEAD (405); its reply carries no body, and the connection closes.
+    head_ = req.method() == http::verb::head;
+    if (head_) keep_alive_ = false;
     if (srv_.stopping.load()) {
       keep_alive_ = false;
       Reply r = error_reply(503, "unavailable", "the server is shutting down");
@@ -195,7 +198,7 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     // Open to anyone: for load balancers and Prometheus.
     if (is({"healthz"})) {
-      if (method != http::verb::get && method != http::verb::head) return not_allowed("GET");
+      if (method != http::verb::get) return not_allowed("GET");
       if (!srv_.sequencer->healthy()) return send(error_reply(503, "unavailable", "the store stopped after an I/O failure"));
       Reply r;
       r.body = "{\"status\":\"ok\"}\n";
@@ -284,6 +287,13 @@ class Session : public std::enable_shared_from_this<Session> {
                              st.last_seq(), st.durable_seq(), e.applied(), e.rejected(), e.member_count(), e.order_count(), e.clock(), s.digest());
         return r;
       };
+    } else if (is({"v1", "plan"})) {
+      job->read = [](server::Sequencer& s) {
+        Reply r;
+        r.body = s.store().engine().plan().canonical_json();
+        r.body += '\n';
+        return r;
+      };
     } else if (is({"v1", "dump"})) {
       job->read = [](server::Sequencer& s) {
         Reply r;
@@ -300,7 +310,18 @@ class Session : public std::enable_shared_from_this<Session> {
         Reply r;
         append_member_json(r.body, st, m);
         r.body.pop_back();  // the closing brace: the progress goes in the same object
-        r.body += R"(,"progress":)";
+        // Beyond the dump: what upline.Member has (direct referrals, the tier's benefits), and
+        // the progress toward the next tier.
+        fmt::format_to(std::back_inserter(r.body), R"(,"referrals":{},"benefits":{{)", st.members[m].referrals);
+        bool first = true;
+        for (const auto& [key, value] : st.plan->tiers[st.members[m].tier].benefits) {
+          if (!first) r.body += ',';
+          first = false;
+          r.body += json_quote(key);
+          r.body += ':';
+          r.body += json_quote(value);
+        }
+        r.body += R"(},"progress":)";
         append_progress_json(r.body, st, m);
         r.body += "}\n";
         return r;
@@ -358,7 +379,7 @@ class Session : public std::enable_shared_from_this<Session> {
     allow_ = nullptr;
     if (srv_.stopping.load()) keep_alive_ = false;
     res_.keep_alive(keep_alive_);
-    res_.body() = std::move(r.body);
+    res_.body() = head_ ? std::string() : std::move(r.body);
     res_.prepare_payload();
     stream_.expires_after(std::chrono::milliseconds(srv_.options.request_timeout_ms));
     http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -487,6 +508,7 @@ class Session : public std::enable_shared_from_this<Session> {
   http::response<http::string_body> res_;
   const char* allow_ = nullptr;
   bool keep_alive_ = true;
+  bool head_ = false;
   bool busy_ = false;
   bool closed_ = false;
   std::uint64_t id_ = 0;

@@ -170,6 +170,9 @@ TEST_CASE("serve: events, reads, batch, status, dump equal to the store's") {
   CHECK(res.result_int() == 200);
   CHECK(res["Upline-Seq"] == "5");
   CHECK(res.body().find(R"("balance":"0.50")") != std::string::npos);
+  CHECK(res.body().find(R"("referrals":1,"benefits":{},"progress":)") != std::string::npos);
+  CHECK(c.get("/v1/plan").find(R"("name":"srv")") != std::string::npos);
+  CHECK(Client(r.port()).request(http::verb::head, "/healthz").result_int() == 405);  // (and the connection closes)
   CHECK(res.body().find(R"("progress":{"tier":"silver","criteria":[{"criterion":"lifetime_points","have":"0.50","need":"1000.00","met":false}]})") !=
         std::string::npos);
   CHECK(c.get("/v1/orders/A1") ==
