@@ -54,6 +54,9 @@ Rules this package follows everywhere:
   (a :class:`Submitted`, a tuple that also carries ``seq``, the event's sequence number) and raise
   the same :class:`Rejected` subclasses (with ``seq`` set: rejections are journaled too); failures
   of the directory raise :class:`StoreError`.
+* **Over HTTP**: a :class:`Client` makes the same calls to an ``upline serve`` process, which
+  owns the data directory for every process that talks to it; its answers are a Store's, and
+  HTTP or connection failures raise :class:`ClientError` (module :mod:`upline.client`).
 
 The compiled core is the private module ``_upline``; this package is its only supported interface.
 """
@@ -110,6 +113,8 @@ __all__ = [
     "Overflow",
     "CODES",
     "four_tier_plan",
+    "Client",
+    "ClientError",
 ]
 
 #: The library's version (the C++ core's upline::version, from project(upline VERSION …) in CMakeLists.txt).
@@ -1019,3 +1024,7 @@ def four_tier_plan() -> dict[str, Any]:
     """The bundled four-tier plan (bronze → silver → gold → platinum) as a fresh dict, ready to be
     used as is or modified."""
     return json.loads(_upline.bundled_plan("four-tier"))
+
+
+# The HTTP client: after everything above, which it imports.
+from .client import Client, ClientError  # noqa: E402
