@@ -1,6 +1,8 @@
 /* Tests of the C ABI, written in C. */
 #include "upline/upline.h"
 
+#include "check.h"
+
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,29 +44,6 @@ _Static_assert(UPL_OK == 0 && UPL_EINVALID_EVENT == 1 && UPL_EINVALID_PLAN == 2 
 _Static_assert(UPL_EMEMBER_EXISTS == 10 && UPL_EDUPLICATE_ORDER == 13 && UPL_EINSUFFICIENT_POINTS == 21 && UPL_EOVERFLOW == 22, "pinned");
 _Static_assert(UPL_EINVALID == 100 && UPL_ENOMEM == 101 && UPL_ENOTFOUND == 102 && UPL_EINTERNAL == 103, "pinned");
 
-static int passed, failed;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (cond) {                                                       \
-      ++passed;                                                       \
-    } else {                                                          \
-      ++failed;                                                       \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-    }                                                                 \
-  } while (0)
-
-#define CHECK_STATUS(expr, want)                                                              \
-  do {                                                                                        \
-    upl_status got_ = (expr);                                                                 \
-    if (got_ == (want)) {                                                                     \
-      ++passed;                                                                               \
-    } else {                                                                                  \
-      ++failed;                                                                               \
-      fprintf(stderr, "%s:%d: %s gave %s (%s), want %s\n", __FILE__, __LINE__, #expr,         \
-              upl_status_str(got_), upl_last_error(), upl_status_str(want));                  \
-    }                                                                                         \
-  } while (0)
 
 static const char plan[] =
     "{\"name\":\"c-test\",\"refund_window_days\":30,"

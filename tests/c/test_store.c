@@ -3,6 +3,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "upline/upline.h"
 
+#include "check.h"
+
 #include <dirent.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,29 +22,6 @@ _Static_assert(offsetof(upl_store_options, keep_snapshots) == 16, "keep_snapshot
 _Static_assert(UPL_EIO == 104 && UPL_ECORRUPT == 105 && UPL_EBUSY == 106, "pinned");
 _Static_assert(UPL_SYNC_EVERY == 0 && UPL_SYNC_GROUP == 1 && UPL_SYNC_NONE == 2, "pinned");
 
-static int passed, failed;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (cond) {                                                       \
-      ++passed;                                                       \
-    } else {                                                          \
-      ++failed;                                                       \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-    }                                                                 \
-  } while (0)
-
-#define CHECK_STATUS(expr, want)                                                              \
-  do {                                                                                        \
-    upl_status got_ = (expr);                                                                 \
-    if (got_ == (want)) {                                                                     \
-      ++passed;                                                                               \
-    } else {                                                                                  \
-      ++failed;                                                                               \
-      fprintf(stderr, "%s:%d: %s gave %s (%s), want %s\n", __FILE__, __LINE__, #expr,         \
-              upl_status_str(got_), upl_last_error(), upl_status_str(want));                  \
-    }                                                                                         \
-  } while (0)
 
 static const char plan[] =
     "{\"name\":\"c-store\",\"refund_window_days\":30,"
