@@ -99,8 +99,8 @@ void for_each_line(std::string_view body, F&& f) {
 
 }  // namespace
 
-Sequencer::Sequencer(std::unique_ptr<Store> store, const ServerOptions& options, Metrics& metrics)
-    : store_(std::move(store)), options_(options), metrics_(metrics), feed_(options.effects_retained) {
+Sequencer::Sequencer(std::unique_ptr<Store> store, const ServerOptions& options, Metrics& metrics, Deliver deliver)
+    : store_(std::move(store)), options_(options), metrics_(metrics), feed_(options.effects_retained), deliver_(std::move(deliver)) {
   last_seq_ = durable_seq_ = store_->last_seq();
   feed_.publish(store_->durable_seq());
   sync_thread_ = std::thread([this] { sync_loop(); });
@@ -181,6 +181,7 @@ void Sequencer::loop() {
     serve_parked(false);
     advance();
     release();
+    flush_answers();
     if (stopping && !sync_in_flight_) {
       std::lock_guard g(mu_);
       if (queue_.empty()) break;
@@ -200,6 +201,7 @@ void Sequencer::loop() {
     }
   }
   fail_pending("the server stopped");
+  flush_answers();
   std::function<void(const std::string&)> finished;
   {
     std::lock_guard g(mu_);
@@ -385,8 +387,15 @@ void Sequencer::fail_pending(const std::string& why) {
   }
 }
 
-void Sequencer::answer(std::unique_ptr<Job> job) {
-  if (job->done) job->done(std::move(job->reply));
+void Sequencer::answer(std::unique_ptr<Job> job) { outbox_.push_back(std::move(job)); }
+
+void Sequencer::flush_answers() {
+  if (outbox_.empty()) return;
+  std::vector<std::unique_ptr<Job>> jobs;
+  jobs.swap(outbox_);
+  if (deliver_) return deliver_(std::move(jobs));
+  for (auto& j : jobs)
+    if (j->done) j->done(std::move(j->reply));
 }
 
 }  // namespace upline::server

@@ -81,7 +81,12 @@ class EffectsFeed {
 
 class Sequencer {
  public:
-  Sequencer(std::unique_ptr<Store> store, const ServerOptions& options, Metrics& metrics);
+  /// Hands finished jobs over, in reply order, once per round of the sequencer (so that a group of
+  /// replies released by one fsync crosses to the I/O threads at once); called on the sequencer
+  /// thread. Without it, each job's `done` is called there.
+  using Deliver = std::function<void(std::vector<std::unique_ptr<Job>>&&)>;
+
+  Sequencer(std::unique_ptr<Store> store, const ServerOptions& options, Metrics& metrics, Deliver deliver = {});
   ~Sequencer();
 
   /// Queues a job; false when the queue is full or the sequencer is stopping (the job is not
@@ -115,12 +120,15 @@ class Sequencer {
   void release();
   void fail_pending(const std::string& why);
   void answer(std::unique_ptr<Job> job);
+  void flush_answers();
   void note_progress();
 
   std::unique_ptr<Store> store_;
   const ServerOptions& options_;
   Metrics& metrics_;
   EffectsFeed feed_;
+  Deliver deliver_;
+  std::vector<std::unique_ptr<Job>> outbox_;  // answered this round
   EventReader reader_;  // admin checks
   std::string digest_;
   std::uint64_t digest_seq_ = UINT64_MAX;

@@ -284,7 +284,8 @@ class Session : public std::enable_shared_from_this<Session> {
         Reply r;
         r.body = fmt::format(R"({{"seq":{},"durable_seq":{},"applied":{},"rejected":{},"members":{},"orders":{},"clock":{},"digest":"{}"}})"
                              "\n",
-                             st.last_seq(), st.durable_seq(), e.applied(), e.rejected(), e.member_count(), e.order_count(), e.clock(), s.digest());
+                             // The reply leaves once `seq` is durable: that is the durable_seq it reports.
+                             st.last_seq(), st.last_seq(), e.applied(), e.rejected(), e.member_count(), e.order_count(), e.clock(), s.digest());
         return r;
       };
     } else if (is({"v1", "plan"})) {
@@ -548,7 +549,12 @@ Server::Impl::Impl(ServerOptions o) : options(std::move(o)), tokens(options.toke
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) throw ServerError("--listen " + options.host + ":" + std::to_string(options.port) + ": " + ec.message());
   port = acceptor.local_endpoint().port();
-  sequencer = std::make_unique<server::Sequencer>(std::move(store), options, metrics);
+  // Replies cross to the I/O threads once per sequencer round: one wake-up for a whole group.
+  sequencer = std::make_unique<server::Sequencer>(std::move(store), options, metrics, [this](std::vector<std::unique_ptr<Job>>&& jobs) {
+    net::post(ioc, [jobs = std::make_shared<std::vector<std::unique_ptr<Job>>>(std::move(jobs))] {
+      for (auto& j : *jobs) j->done(std::move(j->reply));
+    });
+  });
 }
 
 void Server::Impl::accept() {
