@@ -4,7 +4,6 @@ SIGTERM. The binary is $UPLINE_BIN (ctest python/client sets it); without it the
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import queue
@@ -173,11 +172,20 @@ def test_same_as_engine(server: Server) -> None:
                 "duplicate_ref", "insufficient_points", "member_exists", "invalid_event", "refund_exceeds_order",
                 "unknown_order"} <= kinds
 
-        # Queries are the Engine's (the server's member has no referrals or benefits).
+        # Queries are the Engine's, referrals and benefits included.
         for m in (1, 2, 3):
             want_member = engine.member(m)
             assert want_member is not None
-            assert client.member(m) == dataclasses.replace(want_member, referrals=None, benefits=None)
+            assert client.member(m) == want_member
+            assert client.member(m).benefits == want_member.benefits  # type: ignore[union-attr]  (not in ==)
+        assert client.member(1).benefits == {"discount": "0.05"}  # type: ignore[union-attr]  (silver)
+        assert client.member(1).referrals == 2  # type: ignore[union-attr]
+        # The plan-derived queries.
+        assert client.plan == engine.plan
+        assert (client.plan_name, client.tiers, client.money_scale, client.points_scale) == \
+               (engine.plan_name, engine.tiers, engine.money_scale, engine.points_scale)
+        assert client.census() == engine.census() == {"bronze": 2, "silver": 1}
+        assert list(client.census()) == list(engine.census())
         assert client.member(99) is None and client.member(0) is None and client.member(1 << 70) is None
         for o in ("o-1", "o/2 ü?&", "o-3", "o-7", ".."):
             assert client.order(o) == engine.order(o)
@@ -192,6 +200,22 @@ def test_same_as_engine(server: Server) -> None:
         assert client.last_seq == len(expected)
         assert client.durable_seq == len(expected)  # every answer waited for its fsync
         assert client.member(2, min_seq=len(expected)) is not None
+
+        # A plan event that appends a tier and changes benefits: the plan, tiers, census and
+        # benefits follow it.
+        grown = json.loads(json.dumps(PLAN))
+        grown["name"] = "client-test-grown"
+        grown["tiers"][0]["benefits"] = {"welcome": "yes", "discount": "0.01"}
+        grown["tiers"].append({"name": "gold", "width": 2, "rates": ["0.01"], "promote_at": {"lifetime_points": "1000000"}})
+        want_effects = engine.change_plan(grown, "ops", at=9500)
+        assert client.change_plan(grown, "ops", at=9500) == want_effects
+        assert client.plan == engine.plan and client.plan_name == "client-test-grown"
+        assert client.tiers == engine.tiers == ("bronze", "silver", "gold")
+        assert client.census() == engine.census() == {"bronze": 2, "silver": 1, "gold": 0}
+        for m in (1, 2, 3):
+            assert client.member(m) == engine.member(m)
+            assert client.member(m).benefits == engine.member(m).benefits  # type: ignore[union-attr]
+        assert client.member(2).benefits == {"discount": "0.01", "welcome": "yes"}  # type: ignore[union-attr]
 
         # Type errors are raised before anything is sent, as the Engine raises them.
         before = client.last_seq

@@ -42,10 +42,14 @@ Rules, on top of the package's (see ``upline.__doc__``):
 * **Threads**: a Client may be shared between threads; its requests are serialised on its one
   connection. For parallel requests, give each thread its own Client.
 
-What an Engine offers and a Client does not: ``census``, ``columns``, ``upline``, ``below``,
-``plan``, ``tiers`` and the scales (the server publishes neither the plan nor the matrices); and
-:meth:`Client.member` leaves ``referrals`` and ``benefits`` as None unless the server's member
-object carries them.
+The plan-derived queries come from the server too: :attr:`Client.plan` (``GET /v1/plan``, the plan
+in force as canonical JSON) and :attr:`~Client.plan_name`, :attr:`~Client.tiers`,
+:attr:`~Client.money_scale` and :attr:`~Client.points_scale` derived from it (each access is one
+request: the plan may change between two, through a plan event); :meth:`Client.census` counts the
+members per tier from the whole state dump (``GET /v1/dump``: costly on a large state, see its
+documentation); :meth:`Client.member` fills ``referrals`` and ``benefits`` from the server's member
+object. What an Engine offers and a Client does not: ``columns``, ``upline`` and ``below`` (the
+server does not publish the matrices).
 
 This module needs only the standard library, but it imports the package's value types and
 conversions from :mod:`upline`, which loads the compiled module: it does not work where that
@@ -166,7 +170,12 @@ def _result(d: Any) -> Result:
 
 
 def _member(d: Mapping[str, Any]) -> Member:
-    benefits = d.get("benefits")
+    benefits = d["benefits"]
+    if not isinstance(benefits, dict) or not all(isinstance(v, str) for v in benefits.values()):
+        raise TypeError(f"benefits: expected an object of strings, got {benefits!r}")
+    referrals = d["referrals"]
+    if isinstance(referrals, bool) or not isinstance(referrals, int):
+        raise TypeError(f"referrals: expected an integer, got {referrals!r}")
     return Member(
         id=d["id"],
         sponsor=d["sponsor"],
@@ -175,10 +184,10 @@ def _member(d: Mapping[str, Any]) -> Member:
         balance=Decimal(d["balance"]),
         lifetime=Decimal(d["lifetime"]),
         orders=d["orders"],
-        referrals=d.get("referrals"),  # type: ignore[arg-type]  (None: the server does not say)
+        referrals=referrals,
         nodes=tuple(Node(n["tier"], n["parent"], n["position"]) for n in d["nodes"]),
         rewards=tuple(d["rewards"]),
-        benefits=None if benefits is None else dict(benefits),  # type: ignore[arg-type]
+        benefits=dict(benefits),
     )
 
 
@@ -510,8 +519,9 @@ class Client:
     # ---- queries ------------------------------------------------------------------------------
 
     def member(self, member: int, *, min_seq: int | None = None) -> Member | None:
-        """A copy of ``member``'s state, or None if no such member. ``referrals`` and ``benefits``
-        are None: the server's member object does not carry them (see :meth:`progress`)."""
+        """A copy of ``member``'s state, or None if no such member, as :meth:`upline.Engine.member`
+        returns it: ``referrals`` (members it sponsored directly) and ``benefits`` (the plan in
+        force's benefits of its tier) come from the server's member object too."""
         m = _member_id(member)
         q = _seq_query(min_seq)
         if m is None:
@@ -545,6 +555,62 @@ class Client:
             return build(d)
         except (KeyError, TypeError, ValueError, ArithmeticError) as e:
             raise _bad(f"not a {what} object: {json.dumps(d)[:200]} ({type(e).__name__}: {e})") from None
+
+    def census(self, *, min_seq: int | None = None) -> dict[str, int]:
+        """Members per current tier, ``{tier name: count}``, lowest tier first, every tier of the
+        plan in force listed (0 for a tier nobody holds), as :meth:`upline.Engine.census`.
+
+        The server has no census endpoint: this reads the **whole state dump** (``GET /v1/dump``:
+        one line of some 200 bytes per member, written on the server's sequencer while events
+        queue behind it, then parsed here) and then the plan (``GET /v1/plan``). Plans only
+        ever append tiers, so a tier appended between the two reads is listed with 0, which is
+        also what the dump says. For frequent polling keep a census of your own from the effects
+        (``promoted``, ``placed``) instead.
+        """
+        dump = self.dump(min_seq=min_seq)
+        counts: dict[str, int] = {}
+        try:
+            for m in dump["members"]:
+                counts[m["tier"]] = counts.get(m["tier"], 0) + 1
+        except (KeyError, TypeError) as e:
+            raise _bad(f"GET /v1/dump: not a state dump ({type(e).__name__}: {e})") from None
+        tiers = self.tiers
+        unknown = set(counts) - set(tiers)
+        if unknown:
+            raise _bad(f"GET /v1/dump: members hold tiers {sorted(unknown)!r} that the plan in force {list(tiers)!r} lacks")
+        return {t: counts.get(t, 0) for t in tiers}
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        """The plan in force, in canonical form (every default written out): ``GET /v1/plan``, a
+        fresh dict on each access, as :attr:`upline.Engine.plan` returns it."""
+        d = self._get_json("/v1/plan")
+        if not isinstance(d, dict) or not isinstance(d.get("tiers"), list) or not isinstance(d.get("name"), str):
+            raise _bad(f"GET /v1/plan: not a plan: {json.dumps(d)[:200]}")
+        return d
+
+    @property
+    def plan_name(self) -> str:
+        """The name of the plan in force."""
+        return str(self.plan["name"])
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """Tier names of the plan in force, lowest first."""
+        try:
+            return tuple(str(t["name"]) for t in self.plan["tiers"])
+        except (KeyError, TypeError) as e:
+            raise _bad(f"GET /v1/plan: a tier without a name ({type(e).__name__}: {e})") from None
+
+    @property
+    def money_scale(self) -> int:
+        """Decimals of money amounts."""
+        return int(self.plan["money_scale"])
+
+    @property
+    def points_scale(self) -> int:
+        """Decimals of points."""
+        return int(self.plan["points_scale"])
 
     def status(self, *, min_seq: int | None = None) -> dict[str, Any]:
         """``GET /v1/status``: ``{"seq", "durable_seq", "applied", "rejected", "members",
