@@ -112,7 +112,7 @@ void add_serve(CLI::App& app) {
   c->add_option("--snapshot-every", o->server.snapshot_every, "write a snapshot after every N events (default 0: at shutdown)")
       ->check(count_in(0, UINT64_MAX));
   c->add_option("--threads", o->server.threads, "I/O threads (default 2)")->check(count_in(1, 256));
-  c->add_option("--max-body", o->server.max_body, "bytes of one event (default 1048576)")->check(count_in(64, 64u << 20));
+  c->add_option("--max-body", o->server.max_body, "bytes of one event (default 1048576, at most 16777216)")->check(count_in(64, 16u << 20));
   c->add_option("--max-batch-body", o->server.max_batch_body, "bytes of a batch (default 67108864)")->check(count_in(64, 1u << 30));
   c->add_option("--max-batch-lines", o->server.max_batch_lines, "lines of a batch (default 100000)")->check(count_in(1, 10'000'000));
   c->add_option("--max-connections", o->server.max_connections, "open connections (default 10000)")->check(count_in(1, 1'000'000));

@@ -157,7 +157,8 @@ void Sequencer::loop() {
     std::optional<std::string> sync_error;
     {
       std::unique_lock lk(mu_);
-      auto ready = [&] { return !queue_.empty() || sync_done_ || stop_; };
+      // Stopping with an fsync in flight: wait for it (not spin).
+      auto ready = [&] { return !queue_.empty() || sync_done_ || (stop_ && !sync_in_flight_); };
       if (parked_.empty()) {
         cv_.wait(lk, ready);
       } else {
@@ -175,11 +176,16 @@ void Sequencer::loop() {
       }
       stopping = stop_;
     }
-    if (synced) finish_sync(sync_error);
+    if (synced) {
+      finish_sync(sync_error);
+      release();  // what that fsync made durable leaves before the new jobs are applied
+      flush_answers();
+    }
     for (auto& j : jobs) process(std::move(j));
     jobs.clear();
     serve_parked(false);
     advance();
+    if (store_->failure()) fail_pending(*store_->failure());  // reads included: nothing waits for a durability that cannot come
     release();
     flush_answers();
     if (stopping && !sync_in_flight_) {
@@ -235,14 +241,19 @@ void Sequencer::sync_loop() {
 }
 
 void Sequencer::process(std::unique_ptr<Job> job) {
-  if (job->kind == Job::Kind::read) return run_read(std::move(job));
   if (store_->failure()) {
-    job->reply = error_reply(503, "unavailable", "the store stopped after an I/O failure: " + *store_->failure());
+    job->reply = stopped_reply();
     return answer(std::move(job));
   }
+  if (job->kind == Job::Kind::read) return run_read(std::move(job));
   apply_events(*job);
+  std::string().swap(job->body);  // a batch's text is not needed while its reply waits
   if (job->reply.status != 200) return answer(std::move(job));
   pending_.push_back(std::move(job));
+}
+
+Reply Sequencer::stopped_reply() const {
+  return error_reply(503, "unavailable", "the store stopped after an I/O failure (" + store_->failure().value_or("") + "); restart the server to recover");
 }
 
 void Sequencer::apply_events(Job& job) {
@@ -269,10 +280,11 @@ void Sequencer::apply_events(Job& job) {
     Submitted s;
     try {
       s = store_->submit(line);
-    } catch (const StoreError& e) {
-      // Only an I/O failure gets here (lines are shorter than a record): the store has stopped.
-      r = error_reply(503, "unavailable", std::string("the store stopped after an I/O failure: ") + e.what());
-      healthy_.store(false, std::memory_order_relaxed);
+    } catch (const std::exception& e) {
+      // An I/O failure (the store has stopped), or no memory left mid-event (the state may be
+      // half-changed: the store is stopped too). Lines are never longer than a record (--max-body).
+      store_->mark_failed(e.what());
+      r = stopped_reply();
       return false;
     }
     metrics_.count_event(s.code);
@@ -294,7 +306,11 @@ void Sequencer::run_read(std::unique_ptr<Job> job) {
     parked_.push_back(std::move(job));
     return;
   }
-  job->reply = job->read(*this);
+  try {
+    job->reply = job->read(*this);
+  } catch (const std::exception& e) {  // out of memory writing a dump, say: this read fails, nothing else
+    job->reply = error_reply(500, "internal", std::string("the read failed: ") + e.what());
+  }
   job->reply.seq = store_->last_seq();
   pending_.push_back(std::move(job));
 }
@@ -328,7 +344,7 @@ void Sequencer::advance() {
   }
   try {
     switch (options_.durability) {
-      case Durability::every:  // every submit fsynced its record
+      case Durability::every:  // (each submit fsynced its record: last == durable, handled above)
       case Durability::none:
         store_->commit();
         metrics_.batch.observe(static_cast<double>(store_->last_seq() - durable_seq_.load(std::memory_order_relaxed)));
@@ -377,7 +393,7 @@ void Sequencer::release() {
 }
 
 void Sequencer::fail_pending(const std::string& why) {
-  healthy_.store(false, std::memory_order_relaxed);
+  if (store_->failure()) healthy_.store(false, std::memory_order_relaxed);
   const std::uint64_t durable = store_->durable_seq();
   while (!pending_.empty()) {
     auto j = std::move(pending_.front());

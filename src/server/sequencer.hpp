@@ -120,6 +120,7 @@ class Sequencer {
   void release();
   void fail_pending(const std::string& why);
   void answer(std::unique_ptr<Job> job);
+  Reply stopped_reply() const;
   void flush_answers();
   void note_progress();
 

@@ -17,6 +17,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace upline {
@@ -38,8 +39,16 @@ class Session;
 }  // namespace
 
 struct Server::Impl {
+  // What a session touches as it ends comes first: it is destroyed last.
   ServerOptions options;
   server::Metrics metrics;
+  std::mutex sessions_mu;
+  std::map<std::uint64_t, std::weak_ptr<Session>> sessions;  // for closing idle ones at stop
+  std::uint64_t next_session = 0;
+  std::atomic<bool> finished{false};  // the sequencer finished and every reply was handed over
+  std::atomic<bool> tearing_down{false};
+  std::atomic<int> catch_ups{0};      // effects streams reading the journal (threads of their own)
+  std::atomic<bool> stopping{false};
   server::TokenSet tokens, admin_tokens;
   Recovery recovery;
   std::string dir;
@@ -53,18 +62,13 @@ struct Server::Impl {
   net::steady_timer grace{control};    // at shutdown: how long replies still being written may take
   net::steady_timer accept_retry{control};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;  // until the sequencer finished
-  std::atomic<bool> finished{false};  // the sequencer finished and every reply was handed over
-  std::atomic<int> catch_ups{0};      // effects streams reading the journal (threads of their own)
-  std::atomic<bool> stopping{false};
   std::string snapshot;
-
-  std::mutex sessions_mu;
-  std::map<std::uint64_t, std::weak_ptr<Session>> sessions;  // for closing idle ones at stop
-  std::uint64_t next_session = 0;
 
   explicit Impl(ServerOptions o);
   void accept();
   void begin_stop();
+  void close_all();
+  std::vector<std::shared_ptr<Session>> open_sessions();
 };
 
 namespace {
@@ -81,7 +85,8 @@ class Session : public std::enable_shared_from_this<Session> {
     std::lock_guard g(srv_.sessions_mu);
     srv_.sessions.erase(id_);
     // The last connection gone after the sequencer finished: nothing keeps run() waiting.
-    if (srv_.sessions.empty() && srv_.finished.load()) net::post(srv_.control, [&srv = srv_] { srv.grace.cancel(); });
+    if (srv_.sessions.empty() && srv_.finished.load() && !srv_.tearing_down.load())
+      net::post(srv_.control, [&srv = srv_] { srv.grace.cancel(); });
   }
 
   void start(bool refuse) {
@@ -101,6 +106,9 @@ class Session : public std::enable_shared_from_this<Session> {
       self->read();
     });
   }
+
+  /// Closes the connection from outside the strand: only when no I/O thread runs (teardown).
+  void close_now() { close(); }
 
   /// At shutdown: closes the connection unless a request is being answered (that one closes
   /// after its reply).
@@ -437,60 +445,82 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The stream's start left the window of recent results: the journal has them. Read on a thread of
   // its own (a rebuild can take seconds), one chunk at a time, each written before the next.
+  // Streams that read the journal at once; beyond, a stream ends with an error line (retry).
+  static constexpr int max_catch_ups = 4;
+
   void catch_up() {
     const std::uint64_t until = srv_.sequencer->feed().published();
-    srv_.catch_ups.fetch_add(1);
-    std::thread([self = shared_from_this(), until] {
-      struct Done {
-        std::atomic<int>& n;
-        ~Done() { n.fetch_sub(1); }
-      } done_guard{self->srv_.catch_ups};
-      std::string buf;
-      std::uint64_t next = self->next_;
-      bool ok = true;
-      auto flush = [&] {
-        auto done = std::make_shared<std::promise<bool>>();
-        auto fut = done->get_future();
-        net::post(self->stream_.get_executor(), [self, data = std::move(buf), done]() mutable {
-          self->chunk_ = std::move(data);
-          self->write_chunk([done] { done->set_value(true); });
-          // A failed write closes the socket; the promise is then broken, which ends this thread.
-        });
-        buf.clear();
-        // A stopped server runs no more handlers: wait in steps, and give up when it stops.
-        while (fut.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout) {
-          if (self->srv_.stopping.load()) {
-            ok = false;
-            return;
-          }
-        }
-        try {
-          ok = fut.get();
-        } catch (const std::future_error&) {
-          ok = false;
-        }
-      };
-      try {
-        replay_results(self->srv_.dir, next - 1, until, [&](std::uint64_t seq, std::string_view line) {
-          buf += line;
-          buf += '\n';
-          next = seq + 1;
-          if (buf.size() >= stream_chunk) flush();
-          return ok && !self->srv_.stopping.load();
-        });
-        if (ok && !buf.empty()) flush();
-      } catch (const std::exception& e) {
-        buf = std::string(R"({"error":"unavailable","message":)") + json_quote(std::string("reading the journal failed: ") + e.what()) + "}\n";
-        flush();
-        ok = false;
-      }
-      net::post(self->stream_.get_executor(), [self, next, ok, until] {
-        if (!ok) return self->end_stream();
-        self->next_ = std::max(self->next_, next);
-        if (self->next_ <= until) return self->end_stream();  // the journal ended early: cannot happen unless damaged
-        self->pump();
+    if (srv_.catch_ups.fetch_add(1) >= max_catch_ups) {
+      srv_.catch_ups.fetch_sub(1);
+      return end_with_error("overloaded", "too many streams are reading the journal (" + std::to_string(max_catch_ups) + "); reconnect with after=" +
+                                              std::to_string(next_ - 1));
+    }
+    try {
+      std::thread([self = shared_from_this(), until]() mutable { self->read_journal(std::move(self), until); }).detach();
+    } catch (const std::system_error& e) {
+      srv_.catch_ups.fetch_sub(1);
+      end_with_error("unavailable", std::string("cannot start reading the journal: ") + e.what());
+    }
+  }
+
+  // On a thread of its own: the results after next_ - 1 up to `until` from the journal, written one
+  // chunk at a time, each before the next is read.
+  static void read_journal(std::shared_ptr<Session> held, std::uint64_t until) {
+    struct Done {  // declared before `self`: the session is released first, then the count drops
+      std::atomic<int>& n;
+      ~Done() { n.fetch_sub(1); }
+    } done_guard{held->srv_.catch_ups};
+    const std::shared_ptr<Session> self = std::move(held);
+    std::string buf;
+    std::uint64_t next = self->next_;
+    enum class End { caught_up, failed, aborted } end = End::caught_up;
+    // Hands buf to the strand and waits for its write; false when the write failed or the server stops.
+    auto flush = [&] {
+      auto done = std::make_shared<std::promise<bool>>();
+      auto fut = done->get_future();
+      net::post(self->stream_.get_executor(), [self, data = std::move(buf), done]() mutable {
+        self->chunk_ = std::move(data);
+        self->write_chunk([done] { done->set_value(true); });
+        // A failed write closes the socket; the promise is then broken, which ends this thread.
       });
-    }).detach();
+      buf.clear();
+      // A stopped server runs no more handlers: wait in steps, and give up when it stops.
+      while (fut.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout)
+        if (self->srv_.stopping.load()) return false;
+      try {
+        return fut.get();
+      } catch (const std::future_error&) {
+        return false;
+      }
+    };
+    try {
+      replay_results(self->srv_.dir, next - 1, until, [&](std::uint64_t seq, std::string_view line) {
+        buf += line;
+        buf += '\n';
+        next = seq + 1;
+        if (buf.size() >= stream_chunk && !flush()) end = End::aborted;
+        if (self->srv_.stopping.load()) end = End::aborted;
+        return end == End::caught_up;
+      });
+      if (end == End::caught_up && !buf.empty() && !flush()) end = End::aborted;
+    } catch (const std::exception& e) {
+      end = End::failed;
+      buf = server::error_reply(503, "unavailable", std::string("reading the journal failed: ") + e.what()).body;
+      if (!flush()) end = End::aborted;
+    }
+    net::post(self->stream_.get_executor(), [self, next, end, until] {
+      // Aborted: a write may still be pending; closing cancels it (a second write must not start).
+      if (end == End::aborted) return self->close();
+      if (end == End::failed) return self->end_stream();
+      self->next_ = std::max(self->next_, next);
+      if (self->next_ <= until) return self->end_stream();  // the journal ended early: only if damaged
+      self->pump();
+    });
+  }
+
+  void end_with_error(std::string_view code, const std::string& message) {
+    chunk_ = server::error_reply(503, code, message).body;
+    write_chunk([self = shared_from_this()] { self->end_stream(); });
   }
 
   void close() {
@@ -549,6 +579,14 @@ Server::Impl::Impl(ServerOptions o) : options(std::move(o)), tokens(options.toke
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) throw ServerError("--listen " + options.host + ":" + std::to_string(options.port) + ": " + ec.message());
   port = acceptor.local_endpoint().port();
+  // From here on SIGTERM and SIGINT are the server's (delivered once run() waits for them): a
+  // supervisor may signal as soon as it reads the "listening" line.
+  if (options.handle_signals) {
+    signals.add(SIGTERM);
+    signals.add(SIGINT);
+  }
+  if (options.max_body > EventReader::max_line)
+    throw ServerError("--max-body: " + std::to_string(options.max_body) + " is more than the longest event line, " + std::to_string(EventReader::max_line));
   // Replies cross to the I/O threads once per sequencer round: one wake-up for a whole group.
   sequencer = std::make_unique<server::Sequencer>(std::move(store), options, metrics, [this](std::vector<std::unique_ptr<Job>>&& jobs) {
     net::post(ioc, [jobs = std::make_shared<std::vector<std::unique_ptr<Job>>>(std::move(jobs))] {
@@ -581,13 +619,7 @@ void Server::Impl::begin_stop() {
     acceptor.close(ec);
     accept_retry.cancel();
     signals.cancel(ec);
-    std::vector<std::shared_ptr<Session>> open;
-    {
-      std::lock_guard g(sessions_mu);
-      for (auto& [id, w] : sessions)
-        if (auto s = w.lock()) open.push_back(std::move(s));
-    }
-    for (auto& s : open) s->close_if_idle();
+    for (auto& s : open_sessions()) s->close_if_idle();
     sequencer->stop([this](const std::string& name) {
       // On the sequencer thread: every reply has been handed over.
       net::post(control, [this, name] {
@@ -600,17 +632,29 @@ void Server::Impl::begin_stop() {
         grace.async_wait([this](beast::error_code e) {
           if (!e) ioc.stop();
         });
-        std::vector<std::shared_ptr<Session>> left;
-        {
-          std::lock_guard g(sessions_mu);
-          for (auto& [id, w] : sessions)
-            if (auto s = w.lock()) left.push_back(std::move(s));
-        }
+        auto left = open_sessions();
         for (auto& s : left) s->close_if_idle();
         if (left.empty()) grace.cancel();
       });
     });
   });
+}
+
+std::vector<std::shared_ptr<Session>> Server::Impl::open_sessions() {
+  std::vector<std::shared_ptr<Session>> open;
+  std::lock_guard g(sessions_mu);
+  for (auto& [id, w] : sessions)
+    if (auto s = w.lock()) open.push_back(std::move(s));
+  return open;
+}
+
+// With no I/O thread running: closes every connection and runs what that finishes, so that no
+// session outlives the server's members.
+void Server::Impl::close_all() {
+  tearing_down.store(true);
+  for (auto& s : open_sessions()) s->close_now();
+  ioc.restart();
+  ioc.poll();
 }
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -619,6 +663,7 @@ Server::~Server() {
   if (impl_ && impl_->sequencer) {
     impl_->sequencer->stop({});
     impl_->sequencer->join();
+    impl_->close_all();
   }
 }
 
@@ -629,13 +674,10 @@ void Server::stop() { impl_->begin_stop(); }
 
 std::string Server::run() {
   Impl& s = *impl_;
-  if (s.options.handle_signals) {
-    s.signals.add(SIGTERM);
-    s.signals.add(SIGINT);
+  if (s.options.handle_signals)
     s.signals.async_wait([&s](beast::error_code ec, int) {
       if (!ec) s.begin_stop();
     });
-  }
   s.work.emplace(s.ioc.get_executor());
   net::post(s.control, [&s] { s.accept(); });
   std::vector<std::thread> threads;

@@ -532,6 +532,12 @@ TEST_CASE("sequencer: a full queue refuses (503), a failed fsync answers 503 and
   w.wait_for(6);
   CHECK(w.replies[5].status == 503);
   CHECK(w.replies[5].body.find("the store stopped") != std::string::npos);
+  // A read waits for no durability that cannot come: answered 503 at once.
+  auto read = w.job(server::Job::Kind::read, {});
+  read->read = [](server::Sequencer&) { return server::Reply{}; };
+  REQUIRE(seq.submit(read));
+  w.wait_for(7);
+  CHECK(w.replies[6].status == 503);
   seq.stop({});
   seq.join();
   // What was acknowledged is there after a reopen.
