@@ -607,6 +607,24 @@ void append_member_json(std::string& out, const State& s, std::uint32_t m) {
   out += "]}";
 }
 
+void append_member_card_json(std::string& out, const State& s, std::uint32_t m) {
+  append_member_json(out, s, m);
+  out.pop_back();  // the member object's closing brace: the card goes on in the same object
+  const MemberRecord& r = s.members[m];
+  fmt::format_to(std::back_inserter(out), R"(,"referrals":{},"benefits":{{)", r.referrals);
+  bool first = true;
+  for (const auto& [key, value] : s.plan->tiers[r.tier].benefits) {  // a std::map: keys sorted
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, key);
+    out += ':';
+    append_json_string(out, value);
+  }
+  out += R"(},"progress":)";
+  append_progress_json(out, s, m);
+  out += '}';
+}
+
 void append_progress_json(std::string& out, const State& s, std::uint32_t m) {
   const Plan& plan = *s.plan;
   const MemberRecord& r = s.members[m];

@@ -56,6 +56,10 @@ class EventReader {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Whether a line of an events file holds nothing but whitespace: such lines are skipped, not
+/// events (SPEC §10) — by `upline replay`, `upline apply` and the server's endpoints alike.
+constexpr bool blank_line(std::string_view line) noexcept { return line.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos; }
+
 /// Appends `{"seq":n,"status":"ok"|CODE,"effects":[…]}` (+ `"message"` on a rejection) for an
 /// outcome of `engine`; without `"seq"` when seq is 0 (SPEC §10's effects lines).
 void append_result_json(std::string& out, std::uint64_t seq, Code code, std::string_view message, const std::vector<Effect>& effects,

@@ -278,6 +278,11 @@ void append_dump_json(std::string& out, const State& s);
 /// Member index m as one object of the dump's "members" array (no line break).
 void append_member_json(std::string& out, const State& s, std::uint32_t m);
 
+/// Member index m as its dump object followed by `"referrals"` (members it sponsored directly),
+/// `"benefits"` (the plan in force's benefits of its tier, keys sorted) and `"progress"`
+/// (append_progress_json): what GET /v1/members/{id} answers (docs/SERVER.md).
+void append_member_card_json(std::string& out, const State& s, std::uint32_t m);
+
 /// Member index m's progress toward the next tier (SPEC §8), or `null` at the top tier:
 /// `{"tier":NEXT,"criteria":[{"criterion":"lifetime_points","have":"…","need":"…","met":B},
 /// {"criterion":"direct_referrals","min_tier":T,"have":N,"need":N,"met":B},

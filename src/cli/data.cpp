@@ -72,7 +72,7 @@ int apply(const DataOptions& o) {
     return ::poll(&p, 1, 0) > 0;
   };
   while (std::getline(*in, line)) {
-    if (line.find_first_not_of(" \t\r\n\f\v") != std::string::npos) {
+    if (!blank_line(line)) {
       acks.push_back(store->submit(line));
       acks.back().effects.clear();
     }

@@ -24,8 +24,6 @@ struct ReplayOptions {
   std::string plan, events, dump, effects;
 };
 
-bool blank(std::string_view line) { return line.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos; }
-
 // An output file ("-": standard output) written through a buffer; every failure names the path.
 class Output {
  public:
@@ -117,7 +115,7 @@ int replay(const ReplayOptions& o) {
     const std::size_t end = nl ? static_cast<std::size_t>(nl - events) : size;
     const std::string_view line(events + pos, end - pos);
     pos = end + 1;
-    if (blank(line)) continue;
+    if (blank_line(line)) continue;
     ++seq;
     if (file.padded(end)) door.apply_padded(line);
     else door.apply(line);  // the last line of a file that ends at a page boundary: copied

@@ -92,7 +92,7 @@ void for_each_line(std::string_view body, F&& f) {
     std::string_view line = body.substr(0, nl);
     body = nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t\r\f\v") == std::string_view::npos) continue;
+    if (blank_line(line)) continue;
     if (!f(line)) return;
   }
 }

@@ -255,7 +255,7 @@ class Session : public std::enable_shared_from_this<Session> {
         while (!b.empty() && (b.back() == '\n' || b.back() == '\r')) b.remove_suffix(1);
         if (b.find('\n') != std::string_view::npos)
           return client_error(400, "bad_request", "the body holds more than one line: send JSON Lines to /v1/events/batch");
-        if (b.find_first_not_of(" \t\r\f\v") == std::string_view::npos) return client_error(400, "bad_request", "the body is empty: send one event");
+        if (blank_line(b)) return client_error(400, "bad_request", "the body is empty: send one event");
       } else {
         std::size_t lines = 0;
         for (char c : job->body) lines += c == '\n';
@@ -317,22 +317,8 @@ class Session : public std::enable_shared_from_this<Session> {
         const std::uint32_t m = st.members.find(id);
         if (m == no_member) return error_reply(404, "not_found", "member " + std::to_string(id) + " is unknown");
         Reply r;
-        append_member_json(r.body, st, m);
-        r.body.pop_back();  // the closing brace: the progress goes in the same object
-        // Beyond the dump: what upline.Member has (direct referrals, the tier's benefits), and
-        // the progress toward the next tier.
-        fmt::format_to(std::back_inserter(r.body), R"(,"referrals":{},"benefits":{{)", st.members[m].referrals);
-        bool first = true;
-        for (const auto& [key, value] : st.plan->tiers[st.members[m].tier].benefits) {
-          if (!first) r.body += ',';
-          first = false;
-          r.body += json_quote(key);
-          r.body += ':';
-          r.body += json_quote(value);
-        }
-        r.body += R"(},"progress":)";
-        append_progress_json(r.body, st, m);
-        r.body += "}\n";
+        append_member_card_json(r.body, st, m);
+        r.body += '\n';
         return r;
       };
     } else if (is({"v1", "orders", ""})) {
