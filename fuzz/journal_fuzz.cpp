@@ -23,8 +23,10 @@
 #include "tools/simulation.hpp"
 #include "upline/store.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -53,6 +55,18 @@ class MemFS final : public FileSystem {
     if (it == files.end()) throw StoreError(StoreError::Kind::io, p + ": no such file");
     return it->second;
   }
+  int open_read(const std::string& p) override {
+    if (!files.count(p)) throw StoreError(StoreError::Kind::io, p + ": no such file");
+    return add_fd(p);
+  }
+  std::size_t read_at(int fd, std::uint64_t offset, char* buf, std::size_t n) override {
+    const std::string& f = files.at(fds_.at(fd));
+    if (offset >= f.size()) return 0;
+    const std::size_t got = std::min<std::size_t>(n, f.size() - offset);
+    std::memcpy(buf, f.data() + offset, got);
+    return got;
+  }
+  std::uint64_t file_size(int fd) override { return files.at(fds_.at(fd)).size(); }
   std::vector<std::string> list(const std::string& d) override {
     std::vector<std::string> names;
     const std::string prefix = d + "/";

@@ -46,6 +46,9 @@ class FaultFS final : public FileSystem {
 
   bool exists(const std::string& p) override { return real_.exists(p); }
   std::string read(const std::string& p) override { return real_.read(p); }
+  int open_read(const std::string& p) override { return real_.open_read(p); }
+  std::size_t read_at(int fd, std::uint64_t o, char* b, std::size_t n) override { return real_.read_at(fd, o, b, n); }
+  std::uint64_t file_size(int fd) override { return real_.file_size(fd); }
   std::vector<std::string> list(const std::string& d) override { return real_.list(d); }
   void make_dir(const std::string& p) override { real_.make_dir(p); }
   int open_append(const std::string& p, bool c) override { return real_.open_append(p, c); }

@@ -5,6 +5,7 @@
 // the real one (src/store/posix_file_system.cpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -32,6 +33,12 @@ class FileSystem {
   virtual ~FileSystem() = default;
   virtual bool exists(const std::string& path) = 0;
   virtual std::string read(const std::string& path) = 0;
+  /// Opens an existing file for reading; returns a descriptor (close it with close()).
+  virtual int open_read(const std::string& path) = 0;
+  /// Reads up to `n` bytes at `offset`; returns how many were read (fewer only at the end).
+  virtual std::size_t read_at(int fd, std::uint64_t offset, char* buf, std::size_t n) = 0;
+  /// The size in bytes of an open file.
+  virtual std::uint64_t file_size(int fd) = 0;
   virtual std::vector<std::string> list(const std::string& dir) = 0;  // file names, sorted
   virtual void make_dir(const std::string& path) = 0;
   /// Opens for appending (creating it if `create`); returns a descriptor.

@@ -43,6 +43,27 @@ class PosixFileSystem final : public FileSystem {
     ::close(fd);
     return out;
   }
+  int open_read(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) io_fail("cannot open", path);
+    return fd;
+  }
+  std::size_t read_at(int fd, std::uint64_t offset, char* buf, std::size_t n) override {
+    std::size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(offset + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) io_fail("read error", "fd " + std::to_string(fd));
+      if (r == 0) break;
+      got += static_cast<std::size_t>(r);
+    }
+    return got;
+  }
+  std::uint64_t file_size(int fd) override {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) io_fail("cannot stat", "fd " + std::to_string(fd));
+    return static_cast<std::uint64_t>(st.st_size);
+  }
   std::vector<std::string> list(const std::string& dir) override {
     DIR* d = ::opendir(dir.c_str());
     if (!d) io_fail("cannot list", dir);

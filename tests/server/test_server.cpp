@@ -441,6 +441,9 @@ class FailingSync final : public FileSystem {
   std::atomic<bool> fail{false};
   bool exists(const std::string& p) override { return real().exists(p); }
   std::string read(const std::string& p) override { return real().read(p); }
+  int open_read(const std::string& p) override { return real().open_read(p); }
+  std::size_t read_at(int fd, std::uint64_t o, char* b, std::size_t n) override { return real().read_at(fd, o, b, n); }
+  std::uint64_t file_size(int fd) override { return real().file_size(fd); }
   std::vector<std::string> list(const std::string& d) override { return real().list(d); }
   void make_dir(const std::string& p) override { real().make_dir(p); }
   int open_append(const std::string& p, bool c) override { return real().open_append(p, c); }
