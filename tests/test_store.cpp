@@ -7,6 +7,7 @@
 
 #include "upline/journal.hpp"
 #include "upline/door.hpp"
+#include "upline/snapshot.hpp"
 #include "upline/store.hpp"
 
 #include <doctest/doctest.h>
@@ -324,6 +325,7 @@ TEST_CASE("store: snapshot_every writes snapshots automatically") {
   StoreOptions o = opts(Durability::group);
   o.snapshot_every = 40;
   o.keep_snapshots = 3;
+  o.background_snapshots = false;
   {
     auto store = Store::create(t / "d", s.plan, o);
     feed(*store, s, 0, 130);
@@ -333,6 +335,38 @@ TEST_CASE("store: snapshot_every writes snapshots automatically") {
   auto store = Store::open(t / "d", o);
   CHECK(store->recovery().snapshot_seq == 120);
   CHECK(store->engine().digest() == replay_digest(s.plan, s.lines, 130));
+}
+
+TEST_CASE("store: background snapshots are written by a child while submit goes on, published once durable, and verify") {
+  const Stream& s = small();
+  for (const Durability d : {Durability::every, Durability::group}) {
+    CAPTURE(static_cast<int>(d));
+    TempDir t;
+    StoreOptions o = opts(d);
+    o.snapshot_bytes = 1500;  // every ~25 records
+    o.keep_snapshots = 100;
+    bool seen_in_progress = false;
+    {
+      auto store = Store::create(t / "d", s.plan, o);
+      for (std::size_t i = 0; i < s.lines.size(); ++i) {
+        REQUIRE(store->submit(s.lines[i]).seq == i + 1);
+        seen_in_progress = seen_in_progress || store->snapshot_in_progress();
+        if (i % 16 == 15) store->commit();
+        // A snapshot is never visible before its sequence number is durable.
+        for (const auto& [seq, name] : snapshots_in(posix_file_system(), t / "d")) REQUIRE(seq <= store->durable_seq());
+      }
+      for (const auto& n : store->recovery().notes) FAIL_CHECK(n);
+    }  // the destructor waits for the last child and publishes its snapshot
+    CHECK(seen_in_progress);
+    const auto snaps = snapshots(t / "d");
+    CHECK(snaps.size() >= 3);
+    for (const auto& n : names_in(t / "d")) CHECK(n.find(".tmp") == std::string::npos);
+    const Verification v = verify(t / "d");  // each snapshot's digest equals the replay's at its sequence
+    CHECK(v.ok);
+    auto store = Store::open(t / "d", o);
+    CHECK(store->recovery().snapshot == snaps.back());
+    CHECK(store->engine().digest() == replay_digest(s.plan, s.lines, s.lines.size()));
+  }
 }
 
 TEST_CASE("store: snapshot + tail recovery equals a full replay, at every snapshot point") {

@@ -28,7 +28,10 @@ struct ServerOptions {
   std::string host = "127.0.0.1";   // an IP address to listen on
   std::uint16_t port = 8080;        // 0: a free port (port() tells which)
   Durability durability = Durability::group;
-  std::uint64_t snapshot_every = 0; // a snapshot after every N events (0: only at shutdown)
+  std::uint64_t snapshot_every = 0; // a snapshot after every N events (0: not by count)
+  std::uint64_t snapshot_bytes = default_snapshot_bytes;  // …and after N journal bytes (0: not by size);
+                                    // written in the background (store.hpp), and at shutdown
+  std::uint64_t segment_bytes = default_segment_bytes;    // journal segment size (journal.hpp)
   unsigned threads = 2;             // I/O threads
   // Who may do what (empty: anyone). Tokens are compared in constant time and never logged.
   std::vector<std::string> tokens;        // needed for every /v1 request

@@ -1,6 +1,7 @@
 // upline/store.hpp — a durable engine: a data directory with a journal and snapshots.
 //
-//   DIR/journal                     every submitted event, accepted or rejected (journal.hpp)
+//   DIR/journal, DIR/journal-<seq>  every submitted event, accepted or rejected, in segments of
+//                                   about segment_bytes each (journal.hpp)
 //   DIR/snapshot-<seq, 20 digits>.snap   the whole state after event <seq> (docs/DURABILITY.md)
 //
 // Store::open recovers: the newest snapshot that passes its checks (CRC32C, then the SHA-256 of its
@@ -36,15 +37,26 @@ namespace upline {
 
 enum class Durability { every, group, none };
 
+/// The default journal growth between automatic snapshots.
+inline constexpr std::uint64_t default_snapshot_bytes = std::uint64_t{128} << 20;
+
 /// "every", "group" or "none".
 std::optional<Durability> parse_durability(std::string_view s) noexcept;
 
 struct StoreOptions {
   Durability durability = Durability::every;
-  /// Write a snapshot automatically after this many events since the last one (0: only when asked).
+  /// Write a snapshot automatically after this many events since the last one (0: not by count).
   std::uint64_t snapshot_every = 0;
+  /// Write a snapshot automatically once the journal has grown this many bytes since the last one
+  /// (0: not by size). On by default: recovery then replays at most about this much journal.
+  std::uint64_t snapshot_bytes = default_snapshot_bytes;
+  /// Automatic snapshots are written by a forked child process from its copy-on-write view of
+  /// the state while submit() goes on (docs/DURABILITY.md); false: in the calling thread.
+  bool background_snapshots = true;
   /// How many snapshots to keep; older ones are removed after a new one is written (>= 1).
   std::size_t keep_snapshots = 2;
+  /// A journal segment is sealed, and the next one begun, once it holds this many bytes.
+  std::uint64_t segment_bytes = default_segment_bytes;
   /// The file system; nullptr: the real one.
   FileSystem* fs = nullptr;
 };
@@ -87,8 +99,17 @@ class Store {
   Submitted submit(const Rejection& fault);
   /// Makes every submitted record durable (see the modes above).
   void commit();
-  /// Writes a snapshot of the current state (after committing), then prunes old ones.
+  /// Writes a snapshot of the current state (after committing), then prunes old ones; waits for
+  /// a background snapshot in progress first.
   std::string snapshot();
+  /// Starts a background snapshot of the state now (a forked child writes it; it is published once
+  /// its sequence number is durable) and returns that sequence number; 0 when one is already in
+  /// progress. The automatic snapshots (snapshot_bytes, snapshot_every) go through here.
+  std::uint64_t start_snapshot();
+  /// Whether a background snapshot is being written.
+  bool snapshot_in_progress() const noexcept { return child_ > 0; }
+  /// Waits for a background snapshot in progress and publishes it. The destructor does this too.
+  void finish_snapshot();
 
   // Group commit in steps, for a host that applies more events while an fsync is in flight
   // (`upline serve`): write() hands every record submitted so far to the file and returns the
@@ -118,6 +139,11 @@ class Store {
   Submitted submit(const Input& in, std::string_view text);
   Submitted append(Code code, const Event* event, std::string_view text, RecordKind text_kind, Submitted result);
   void check_usable() const;
+  void roll();
+  void auto_snapshot();
+  void start_background_snapshot();
+  void poll_snapshot(bool wait);
+  void publish_snapshot(std::uint64_t seq);
   void write_out();
   void flush(bool fsync);
 
@@ -127,18 +153,30 @@ class Store {
   Engine engine_;
   EventReader reader_;
   std::uint8_t journal_version_;
-  int journal_fd_ = -1;
+  int journal_fd_ = -1;                // the active (last) segment, open for appending
+  int sync_fd_ = -1;                   // the segment sync_written() makes durable (set by write())
+  std::vector<int> retired_fds_;       // sealed segments' descriptors, closed at the next write()
+  std::uint64_t segment_used_ = 0;     // bytes in the active segment, pending ones included
   int lock_fd_ = -1;
   std::uint64_t last_seq_ = 0;
   std::uint64_t written_seq_ = 0;
   std::uint64_t durable_seq_ = 0;
-  std::uint64_t since_snapshot_ = 0;
+  std::uint64_t since_snapshot_ = 0;        // events since the last snapshot
+  std::uint64_t bytes_since_snapshot_ = 0;  // journal bytes since the last snapshot
+  int child_ = 0;                           // the process writing a background snapshot (0: none)
+  std::uint64_t child_seq_ = 0;             // …of the state after this sequence number
+  std::uint64_t ready_seq_ = 0;             // a finished background snapshot waiting for its sequence to be durable
+  std::uint32_t appends_since_poll_ = 0;
   std::uint32_t chain_ = 0;
   std::string pending_;
   std::string genesis_plan_;
   Recovery recovery_;
   std::optional<std::string> failure_;
 };
+
+/// Whether DIR holds a data directory (a journal segment, or the genesis record of one whose first
+/// segment was archived).
+bool holds_store(const std::string& dir, FileSystem* fs = nullptr);
 
 /// An upper bound for a rebuild: a sequence number, or a time (ms since the epoch).
 struct Until {
@@ -149,18 +187,56 @@ struct Until {
 /// Rebuilds the state as of `until` (all of it when nullopt) without changing DIR: from the
 /// newest usable snapshot at or before that point, then the journal. A torn tail is ignored,
 /// corruption throws StoreError. `last_seq` receives the last sequence number applied.
-Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t* last_seq = nullptr, FileSystem* fs = nullptr);
+/// `archive`, when not empty, is where older segments were moved (upline archive): read too.
+Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t* last_seq = nullptr, FileSystem* fs = nullptr,
+               const std::string& archive = {});
 
 /// Writes the journal's events in [from, until] as JSON Lines, the format `upline replay` reads.
 /// Returns how many were written.
 std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until, std::string& out,
-                             FileSystem* fs = nullptr);
+                             FileSystem* fs = nullptr, const std::string& archive = {});
+/// The same, streaming: `write` receives the JSON Lines in pieces of about 1 MiB (memory stays
+/// bounded whatever the journal's size).
+std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until,
+                             const std::function<void(std::string_view)>& write, FileSystem* fs = nullptr, const std::string& archive = {});
 
 /// Gives `line` the result line (door.hpp append_result_json, `upline replay --effects`) of every
 /// journal record in (after, until], in order: the state as of `after` rebuilt, then each record
 /// applied again. `line` returns false to stop. Returns the last sequence number given (0: none).
 std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::uint64_t until,
                              const std::function<bool(std::uint64_t seq, std::string_view line)>& line, FileSystem* fs = nullptr);
+
+/// What archive_journal() did.
+struct Archived {
+  std::string oldest_snapshot;         // the oldest snapshot that loads ("" : none, nothing moved)
+  std::uint64_t snapshot_seq = 0;
+  std::vector<std::string> moved;      // segment file names, in order
+  std::uint64_t through_seq = 0;       // the last sequence number now only in the archive
+  std::uint64_t bytes = 0;             // copied
+};
+
+/// Retention: moves the segments of DIR's journal whose records are all at or before its oldest
+/// loadable snapshot to `to` (created if needed) — copied durably, then removed from DIR; when
+/// the first segment goes, its genesis record stays in DIR/genesis. Never the segment being
+/// written. Safe while a writer runs (sealed segments are never written again); not with a second
+/// archive_journal() on the same directory. A segment that fails its checks is not moved (StoreError
+/// corrupt). rebuild(), export_journal() and verify() read the archive when it is given.
+Archived archive_journal(const std::string& dir, const std::string& to, FileSystem* fs = nullptr);
+
+/// What backup() made.
+struct BackupResult {
+  std::string snapshot;           // the snapshot copied ("" : DIR had none)
+  std::size_t segments = 0;       // journal segments copied
+  std::uint64_t bytes = 0;        // copied
+  std::uint64_t seq = 0;          // the copy's last sequence number
+  std::string digest;             // the copy's state digest, as of `seq`
+  std::vector<std::string> notes; // what opening the copy found (a record cut short at the end)
+};
+
+/// An online backup: a consistent copy of DIR in `to` (a new or empty directory), taken while a
+/// writer (a Store, upline serve) may be appending. The copy is a data directory as of the
+/// sequence number it reports: `verify` passes on it and its digest is DIR's at that number.
+BackupResult backup(const std::string& dir, const std::string& to, FileSystem* fs = nullptr);
 
 /// The result of verify().
 struct Verification {
@@ -172,6 +248,6 @@ struct Verification {
 };
 
 /// Checks every record and snapshot, replays from scratch and compares digests. Changes nothing.
-Verification verify(const std::string& dir, FileSystem* fs = nullptr);
+Verification verify(const std::string& dir, FileSystem* fs = nullptr, const std::string& archive = {});
 
 }  // namespace upline

@@ -22,7 +22,7 @@ namespace upline {
 /// comparison; a refusal releases it.
 inline std::unique_ptr<Store> open_or_create_store(const std::string& dir, const Plan* plan, StoreOptions options = {}) {
   FileSystem& fs = options.fs ? *options.fs : posix_file_system();
-  if (!fs.exists(dir + "/journal")) {
+  if (!holds_store(dir, &fs)) {
     if (!plan) return Store::open(dir, options);  // throws: no journal here
     return Store::create(dir, plan->canonical_json(), options);
   }

@@ -25,8 +25,8 @@ const char* const about_data =
     "refuses (exit 1). docs/DURABILITY.md has the formats.";
 
 struct DataOptions {
-  std::string data, plan, events, sync = "every", dump, until;
-  std::uint64_t snapshot_every = 0, from = 1, until_seq = 0;
+  std::string data, plan, events, sync = "every", dump, until, archive, to;
+  std::uint64_t snapshot_every = 0, snapshot_bytes = default_snapshot_bytes, from = 1, until_seq = 0, segment_bytes = default_segment_bytes;
   bool has_until_seq = false;
 };
 
@@ -40,11 +40,13 @@ int apply(const DataOptions& o) {
   if (!d) fail(exit_usage, "--sync: \"" + o.sync + "\" is not every, group or none");
   options.durability = *d;
   options.snapshot_every = o.snapshot_every;
+  options.segment_bytes = o.segment_bytes;
+  options.snapshot_bytes = o.snapshot_bytes;
   // One rule for every door (store_open.hpp): --plan creates DIR; for an existing DIR it may be
   // omitted, and if given must be the plan DIR was created with.
   std::optional<Plan> plan;
   if (!o.plan.empty()) plan = load_plan(o.plan);
-  else if (!posix_file_system().exists(o.data + "/journal")) fail(exit_usage, o.data + " holds no store yet: give --plan PLAN.json to create it");
+  else if (!holds_store(o.data)) fail(exit_usage, o.data + " holds no store yet: give --plan PLAN.json to create it");
   std::unique_ptr<Store> store = open_or_create_store(o.data, plan ? &*plan : nullptr, options);
   print_recovery(store->recovery());
   std::ifstream file;
@@ -107,7 +109,7 @@ int dump(const DataOptions& o) {
     if (!until) fail(exit_usage, "--until: \"" + o.until + "\" is not a sequence number, @MS or YYYY-MM-DDTHH:MM:SS[.mmm]Z");
   }
   std::uint64_t last = 0;
-  Engine e = rebuild(o.data, until, &last);
+  Engine e = rebuild(o.data, until, &last, nullptr, o.archive);
   const std::string state = dump_json(e);
   if (o.dump == "-") {
     std::cout << state << std::flush;
@@ -121,17 +123,47 @@ int dump(const DataOptions& o) {
 }
 
 int verify_dir(const DataOptions& o) {
-  const Verification v = verify(o.data);
+  const Verification v = verify(o.data, nullptr, o.archive);
   for (const auto& l : v.lines) std::printf("%s\n", l.c_str());
   std::printf("%s\n", v.ok ? "verify: ok" : "verify: FAILED");
   return v.ok ? exit_ok : exit_invalid;
 }
 
 int export_dir(const DataOptions& o) {
-  std::string out;
-  export_journal(o.data, o.from, o.has_until_seq ? std::optional<std::uint64_t>(o.until_seq) : std::nullopt, out);
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0)
-    fail(exit_usage, std::string("standard output: write error: ") + std::strerror(errno));
+  auto write = [](std::string_view piece) {
+    if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size())
+      fail(exit_usage, std::string("standard output: write error: ") + std::strerror(errno));
+  };
+  export_journal(o.data, o.from, o.has_until_seq ? std::optional<std::uint64_t>(o.until_seq) : std::nullopt, write, nullptr, o.archive);
+  if (std::fflush(stdout) != 0) fail(exit_usage, std::string("standard output: write error: ") + std::strerror(errno));
+  return exit_ok;
+}
+
+int archive(const DataOptions& o) {
+  const Archived a = archive_journal(o.data, o.to);
+  if (a.oldest_snapshot.empty()) {
+    std::printf("nothing archived: %s has no snapshot that loads, so recovery needs its whole journal\n", o.data.c_str());
+    return exit_ok;
+  }
+  if (a.moved.empty()) {
+    std::printf("nothing archived: every segment before the oldest snapshot, %s, is archived already or still being written\n",
+                a.oldest_snapshot.c_str());
+    return exit_ok;
+  }
+  for (const auto& n : a.moved) std::printf("archived  %s\n", n.c_str());
+  std::printf("%zu segments (%llu bytes, sequences up to %llu) moved to %s; the oldest snapshot is %s\n", a.moved.size(),
+              static_cast<unsigned long long>(a.bytes), static_cast<unsigned long long>(a.through_seq), o.to.c_str(), a.oldest_snapshot.c_str());
+  return exit_ok;
+}
+
+int backup_dir(const DataOptions& o) {
+  const BackupResult b = backup(o.data, o.to);
+  for (const auto& n : b.notes) std::fprintf(stderr, "upline backup: %s\n", n.c_str());
+  std::printf("backup    %s\n", o.to.c_str());
+  std::printf("last seq  %llu\n", static_cast<unsigned long long>(b.seq));
+  std::printf("digest    %s\n", b.digest.c_str());
+  std::printf("copied    %s, %zu journal segments, %llu bytes\n", b.snapshot.empty() ? "no snapshot" : b.snapshot.c_str(), b.segments,
+              static_cast<unsigned long long>(b.bytes));
   return exit_ok;
 }
 
@@ -158,7 +190,8 @@ CLI::App* command(CLI::App& app, const char* name, const char* summary, const ch
 void add_data_commands(CLI::App& app) {
   auto o = std::make_shared<DataOptions>();
   CLI::App* c = command(app, "apply", "create or open DIR, append events durably, acknowledge each",
-                        "upline apply --data DIR [--plan PLAN.json] --events EVENTS.jsonl [--sync every|group|none] [--snapshot-every N]",
+                        "upline apply --data DIR [--plan PLAN.json] --events EVENTS.jsonl [--sync every|group|none]\n"
+                        "                    [--snapshot-every N] [--snapshot-bytes N] [--segment-bytes N]",
                         "Creates DIR from PLAN.json on first use (a file or a bundled name), appends the events of\n"
                         "EVENTS.jsonl ('-': standard input) and prints {\"seq\":n,\"status\":\"ok\"|CODE} for each only once\n"
                         "it is durable: --sync every (fsync per event, the default), group (one fsync per batch of up to\n"
@@ -168,6 +201,9 @@ void add_data_commands(CLI::App& app) {
   c->add_option("--events", o->events, "one JSON event per line ('-': standard input)")->required()->type_name("EVENTS.jsonl");
   c->add_option("--sync", o->sync, "every, group or none (default every)");
   c->add_option("--snapshot-every", o->snapshot_every, "write a snapshot after every N events (default 0: never)")->check(count_in(0, UINT64_MAX));
+  c->add_option("--snapshot-bytes", o->snapshot_bytes, "write a snapshot in the background after N journal bytes (default 134217728; 0: never)")
+      ->check(count_in(0, UINT64_MAX));
+  c->add_option("--segment-bytes", o->segment_bytes, "seal a journal segment past N bytes (default 64 MiB)")->check(count_in(4096, UINT64_MAX));
   set_body(c, [o] { return apply(*o); });
 
   c = command(app, "status", "last sequence number, digest, members, snapshot in use", "upline status --data DIR",
@@ -183,12 +219,14 @@ void add_data_commands(CLI::App& app) {
               o);
   c->add_option("--dump", o->dump, "where the state goes ('-': standard output)")->required()->type_name("STATE.json");
   c->add_option("--until", o->until, "a sequence number, @MS or an ISO-8601 UTC time")->type_name("POINT");
+  c->add_option("--archive", o->archive, "where older journal segments were archived (upline archive)")->type_name("ARCHIVE");
   set_body(c, [o] { return dump(*o); });
 
   c = command(app, "verify", "check every record and snapshot, replay from scratch, compare digests", "upline verify --data DIR",
               "Checks every journal record and snapshot, replays from scratch and compares the digests;\n"
               "prints one line per check and exits 1 if any failed. Changes nothing.",
               o);
+  c->add_option("--archive", o->archive, "where older journal segments were archived (upline archive)")->type_name("ARCHIVE");
   set_body(c, [o] { return verify_dir(*o); });
 
   c = command(app, "export", "the journal as JSON Lines", "upline export --data DIR [--from SEQ] [--until SEQ]",
@@ -197,7 +235,25 @@ void add_data_commands(CLI::App& app) {
               o);
   c->add_option("--from", o->from, "the first sequence number (default 1)")->check(count_in(0, UINT64_MAX));
   c->add_option("--until", o->until_seq, "the last sequence number")->check(count_in(0, UINT64_MAX))->each([o](const std::string&) { o->has_until_seq = true; });
+  c->add_option("--archive", o->archive, "where older journal segments were archived (upline archive)")->type_name("ARCHIVE");
   set_body(c, [o] { return export_dir(*o); });
+
+  c = command(app, "archive", "move journal segments no recovery needs to an archive directory", "upline archive --data DIR --to ARCHIVE",
+              "Moves every journal segment whose records are all at or before DIR's oldest snapshot to\n"
+              "ARCHIVE (created if needed): copied and fsynced there, then removed from DIR. Safe while a\n"
+              "writer runs. export, dump and verify read ARCHIVE when given --archive ARCHIVE.\n"
+              "docs/OPERATIONS.md has the retention policy.",
+              o);
+  c->add_option("--to", o->to, "the archive directory")->required()->type_name("ARCHIVE");
+  set_body(c, [o] { return archive(*o); });
+
+  c = command(app, "backup", "a consistent copy of DIR, taken while a writer runs", "upline backup --data DIR --to DEST",
+              "Copies DIR's newest snapshot and journal segments to DEST (a new or empty directory) while a\n"
+              "writer (apply, serve) may be appending, opens the copy and prints its last sequence number and\n"
+              "digest: DIR's state as of that number. `upline verify --data DEST` passes on it.",
+              o);
+  c->add_option("--to", o->to, "the new directory")->required()->type_name("DEST");
+  set_body(c, [o] { return backup_dir(*o); });
 
   c = command(app, "snapshot", "write a snapshot now", "upline snapshot --data DIR", "Opens DIR and writes a snapshot of its state now.", o);
   set_body(c, [o] { return snapshot(*o); });

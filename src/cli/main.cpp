@@ -31,6 +31,8 @@ const char* const usage =
     "  verify      check every record and snapshot, replay from scratch, compare digests\n"
     "  export      the journal as JSON Lines\n"
     "  snapshot    write a snapshot now\n"
+    "  archive     move journal segments no recovery needs to an archive directory\n"
+    "  backup      a consistent copy of DIR, taken while a writer runs\n"
     "  serve       serve DIR over HTTP to many processes, group commit (docs/SERVER.md)\n"
     "\n"
     "Plans are a file, or a bundled plan by name: four-tier, deep.\n"

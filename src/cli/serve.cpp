@@ -94,7 +94,7 @@ void add_serve(CLI::App& app) {
   CLI::App* c = app.add_subcommand("serve", "serve a data directory over HTTP to many processes (docs/SERVER.md)");
   set_usage(c,
             "upline serve --data DIR [--plan PLAN.json] [--listen 127.0.0.1:8080] [--sync group|every|none]\n"
-            "             [--token-file F] [--admin-token-file F] [--snapshot-every N] [--threads N] [limits]");
+            "             [--token-file F] [--admin-token-file F] [--snapshot-every N] [--snapshot-bytes N] [--segment-bytes N] [--threads N] [limits]");
   c->description(
       "One process owns DIR and sequences every client's events into it, answering each only once it\n"
       "is durable (--sync group: one fsync acknowledges every event that arrived while the previous one\n"
@@ -109,8 +109,12 @@ void add_serve(CLI::App& app) {
   c->add_option("--sync", o->sync, "group (default), every or none");
   c->add_option("--token-file", o->token_file, "tokens that may use /v1 (Authorization: Bearer)")->type_name("F");
   c->add_option("--admin-token-file", o->admin_token_file, "tokens that may also send plan, adjust, suspend, reactivate")->type_name("F");
-  c->add_option("--snapshot-every", o->server.snapshot_every, "write a snapshot after every N events (default 0: at shutdown)")
+  c->add_option("--snapshot-every", o->server.snapshot_every, "also write a snapshot after every N events (default 0: not by count)")
       ->check(count_in(0, UINT64_MAX));
+  c->add_option("--snapshot-bytes", o->server.snapshot_bytes,
+                "write a snapshot in the background after N journal bytes (default 134217728; 0: only at shutdown)")
+      ->check(count_in(0, UINT64_MAX));
+  c->add_option("--segment-bytes", o->server.segment_bytes, "seal a journal segment past N bytes (default 67108864)")->check(count_in(4096, UINT64_MAX));
   c->add_option("--threads", o->server.threads, "I/O threads (default 2)")->check(count_in(1, 256));
   c->add_option("--max-body", o->server.max_body, "bytes of one event (default 1048576, at most 16777216)")->check(count_in(64, 16u << 20));
   c->add_option("--max-batch-body", o->server.max_batch_body, "bytes of a batch (default 67108864)")->check(count_in(64, 1u << 30));

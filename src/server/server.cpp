@@ -549,6 +549,8 @@ Server::Impl::Impl(ServerOptions o) : options(std::move(o)), tokens(options.toke
   StoreOptions so;
   so.durability = options.durability;
   so.snapshot_every = options.snapshot_every;
+  so.snapshot_bytes = options.snapshot_bytes;
+  so.segment_bytes = options.segment_bytes;
   std::optional<Plan> plan;
   if (!options.plan_json.empty()) {
     PlanFaults faults;

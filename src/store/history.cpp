@@ -9,10 +9,9 @@
 
 namespace upline {
 
-Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t* last_seq, FileSystem* fsp) {
+Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t* last_seq, FileSystem* fsp, const std::string& archive) {
   FileSystem& fs = fsp ? *fsp : posix_file_system();
-  const std::string path = detail::journal_path(dir);
-  const std::string image = detail::read_journal(fs, dir);
+  detail::segments_of(fs, dir, archive);  // throws: no journal here
   // A snapshot past the journal's last record belongs to a history the journal no longer has
   // (Store::open removes it; this walk only reads, so it passes it by). The journal's end is known
   // only once it has been scanned: in that rare case the walk starts again without the snapshot.
@@ -35,7 +34,7 @@ Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t
         continue;  // a damaged snapshot is not needed: the journal has everything
       }
     }
-    detail::Replayed r = detail::replay(path, image, engine, after, [&](const JournalRecord& rec, const Engine& e) {
+    detail::Replayed r = detail::replay(fs, dir, archive, engine, after, [&](const JournalRecord& rec, const Engine& e) {
       if (!until) return false;
       if (until->by == Until::By::seq) return rec.seq > static_cast<std::uint64_t>(until->value);
       // By time: stop at the first event that would be applied after it (applied times only grow).
@@ -61,7 +60,7 @@ std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::u
   bool stopped = false;
   // The journal may be growing (a server writes it): a record being written reads as a torn tail,
   // where the scan ends.
-  scan_journal(detail::read_journal(fs, dir), [&](const JournalRecord& rec, std::uint64_t) {
+  const JournalScan scan = scan_segments(fs, detail::segments_of(fs, dir), after + 1, [&](const JournalRecord& rec, const std::string&, std::uint64_t) {
     if (stopped || rec.kind == RecordKind::genesis || rec.seq <= after || rec.seq > until) return;
     Rejection why;
     const Code got = detail::apply_record(engine, reader, rec, fx, &why);
@@ -70,14 +69,17 @@ std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::u
     given = rec.seq;
     if (!line(rec.seq, out)) stopped = true;
   });
+  if (scan.end == JournalScan::End::corrupt) detail::corrupt(scan.path, scan.problem);
   return given;
 }
 
-std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until, std::string& out, FileSystem* fsp) {
+std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until,
+                             const std::function<void(std::string_view)>& write, FileSystem* fsp, const std::string& archive) {
   FileSystem& fs = fsp ? *fsp : posix_file_system();
-  const std::string path = detail::journal_path(dir);
   std::uint64_t n = 0;
-  const JournalScan scan = scan_journal(detail::read_journal(fs, dir), [&](const JournalRecord& rec, std::uint64_t) {
+  std::string out;
+  const JournalScan scan = scan_segments(fs, detail::segments_of(fs, dir, archive), std::max<std::uint64_t>(from, 1),
+                                         [&](const JournalRecord& rec, const std::string&, std::uint64_t) {
     if (rec.kind == RecordKind::genesis || rec.seq < from || (until && rec.seq > *until)) return;
     if (rec.event) {
       append_event_json(out, *rec.event);
@@ -105,27 +107,32 @@ std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::op
     }
     out += '\n';
     ++n;
+    if (out.size() >= (std::size_t{1} << 20)) {
+      write(out);
+      out.clear();
+    }
   });
-  if (scan.end == JournalScan::End::corrupt) detail::corrupt(path, scan.problem);
+  // Records past `until` are not needed: a gap or damage there does not matter… but the scan
+  // cannot know where `until` falls before reading, so it reports what it met.
+  if (scan.end == JournalScan::End::missing && !(until && scan.last_seq >= *until)) detail::check_scan(scan, dir, archive);
+  if (scan.end == JournalScan::End::corrupt) detail::corrupt(scan.path, scan.problem);
+  if (!out.empty()) write(out);
   return n;
 }
 
-Verification verify(const std::string& dir, FileSystem* fsp) {
+std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until, std::string& out, FileSystem* fs,
+                             const std::string& archive) {
+  return export_journal(dir, from, until, [&out](std::string_view piece) { out.append(piece); }, fs, archive);
+}
+
+Verification verify(const std::string& dir, FileSystem* fsp, const std::string& archive) {
   FileSystem& fs = fsp ? *fsp : posix_file_system();
   Verification v;
-  const std::string path = detail::journal_path(dir);
   auto fail = [&](const std::string& line) {
     v.ok = false;
     v.lines.push_back("FAIL: " + line);
   };
-  std::string image;
-  if (!fs.exists(path)) detail::read_journal(fs, dir);  // not a data directory: a usage error, not a failed check
-  try {
-    image = fs.read(path);
-  } catch (const StoreError& e) {
-    fail(e.what());
-    return v;
-  }
+  detail::segments_of(fs, dir, archive);  // not a data directory: a usage error, not a failed check
   // 1. Every record, and a replay from scratch that remembers the digest at each snapshot point.
   auto snaps = snapshots_in(fs, dir);
   std::map<std::uint64_t, std::string> digest_at;
@@ -138,7 +145,7 @@ Verification verify(const std::string& dir, FileSystem* fsp) {
         --next;
       }
     };
-    detail::Replayed r = detail::replay(path, image, engine, 0, [&](const JournalRecord& rec, const Engine& e) {
+    detail::Replayed r = detail::replay(fs, dir, archive, engine, 0, [&](const JournalRecord& rec, const Engine& e) {
       note_digests(rec.seq - 1, e);
       return false;
     });
@@ -148,7 +155,7 @@ Verification verify(const std::string& dir, FileSystem* fsp) {
     v.digest = engine->digest();
     v.lines.push_back("ok: journal: " + std::to_string(r.scan.records) + " records (genesis and sequences 1.." + std::to_string(r.scan.last_seq) +
                       "), every checksum and link of the chain holds, every record replays to the status it was journaled with");
-    if (r.scan.end == JournalScan::End::torn_tail) fail(path + ": torn tail (" + r.scan.problem + "); opening the store will truncate it");
+    if (r.scan.end == JournalScan::End::torn_tail) fail(r.scan.path + ": torn tail (" + r.scan.problem + "); opening the store will truncate it");
   } catch (const StoreError& e) {
     fail(e.what());
     return v;
@@ -170,7 +177,7 @@ Verification verify(const std::string& dir, FileSystem* fsp) {
   }
   // 3. Recovery the way open() does it (newest snapshot + tail) ends at the same digest.
   try {
-    Engine recovered = rebuild(dir, std::nullopt, nullptr, &fs);
+    Engine recovered = rebuild(dir, std::nullopt, nullptr, &fs, archive);
     if (recovered.digest() != v.digest) fail("recovery from the newest snapshot gives digest " + recovered.digest() + ", a full replay " + v.digest);
     else v.lines.push_back("ok: recovery from the newest snapshot and a full replay agree: digest " + v.digest);
   } catch (const std::exception& e) {

@@ -3,6 +3,8 @@
 
 #include "upline/plan.hpp"
 
+#include <algorithm>
+
 namespace upline {
 
 namespace {
@@ -199,44 +201,97 @@ std::uint32_t frame_record(std::string& out, std::string_view payload, std::uint
   return header_crc;
 }
 
-JournalScan scan_journal(std::string_view image, const std::function<void(const JournalRecord&, std::uint64_t)>& visit) {
-  JournalScan s;
+namespace {
+
+// A journal file's bytes, read through a window: a memory image, or a file streamed through the
+// FileSystem so that memory stays bounded by the largest record, whatever the file's size.
+class ImageSource {
+ public:
+  explicit ImageSource(std::string_view image) noexcept : image_(image) {}
+  std::uint64_t size() const noexcept { return image_.size(); }
+  std::string_view view(std::uint64_t off, std::size_t n) { return image_.substr(off, n); }
+  bool zeros_from(std::uint64_t off) const noexcept {
+    const std::size_t last = image_.find_last_not_of('\0');
+    return last == std::string_view::npos || last < off;
+  }
+
+ private:
+  std::string_view image_;
+};
+
+class FileSource {
+ public:
+  static constexpr std::size_t window = std::size_t{1} << 20;
+  FileSource(FileSystem& fs, int fd) : fs_(fs), fd_(fd), size_(fs.file_size(fd)) {}
+  std::uint64_t size() const noexcept { return size_; }
+  // The n bytes at `off` (the caller has checked that they are in the file); valid until the next call.
+  std::string_view view(std::uint64_t off, std::size_t n) {
+    if (off < at_ || off + n > at_ + buf_.size()) {
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(std::max(n, window), size_ - off));
+      buf_.resize(want);
+      const std::size_t got = fs_.read_at(fd_, off, buf_.data(), want);
+      buf_.resize(got);  // a file that shrank under us: fewer bytes, which the scan sees as a tear
+      at_ = off;
+      if (got < n) return std::string_view(buf_);
+    }
+    return std::string_view(buf_).substr(static_cast<std::size_t>(off - at_), n);
+  }
+  bool zeros_from(std::uint64_t off) {
+    for (std::uint64_t o = off; o < size_; o += window) {
+      const std::string_view v = view(o, static_cast<std::size_t>(std::min<std::uint64_t>(window, size_ - o)));
+      if (v.find_first_not_of('\0') != std::string_view::npos) return false;
+    }
+    return true;
+  }
+
+ private:
+  FileSystem& fs_;
+  int fd_;
+  std::uint64_t size_;
+  std::string buf_;
+  std::uint64_t at_ = 0;
+};
+
+// Where a segment's records start and what the first must continue.
+struct Start {
+  std::uint64_t offset;     // after the file or segment header
+  std::uint64_t first_seq;  // 0: the genesis record comes first
+  std::uint32_t chain;
+};
+
+// Scans the records of one file from `start`, continuing `s` (records, last_seq, chain), with the
+// torn-tail and corruption rules of journal.hpp.
+template <class Source, class Visit>
+void scan_records(Source& src, const Start& start, JournalScan& s, const Visit& visit) {
   auto stop = [&](JournalScan::End end, std::uint64_t offset, const std::string& what) {
     s.end = end;
-    s.problem = what + " at offset " + std::to_string(offset) + " (the record after sequence " + std::to_string(s.last_seq) +
-                (s.records == 0 ? ", before the genesis record)" : ")");
-    return s;
+    s.problem = what + " at offset " + std::to_string(offset) +
+                (s.records == 0 && start.first_seq > 0 ? " (where sequence " + std::to_string(start.first_seq) + " was due)"
+                                                        : " (the record after sequence " + std::to_string(s.last_seq) +
+                                                              (s.records == 0 ? ", before the genesis record)" : ")"));
   };
-  if (image.size() < journal_magic.size()) {
-    if (journal_magic.substr(0, image.size()) == image || journal_magic_v1.substr(0, image.size()) == image)
-      return stop(JournalScan::End::torn_tail, 0, "a file header cut short");
-    return stop(JournalScan::End::corrupt, 0, "not an upline journal (bad file header)");
-  }
-  const std::string_view header = image.substr(0, journal_magic.size());
-  if (header == journal_magic) s.version = 2;
-  else if (header == journal_magic_v1) s.version = 1;
-  else return stop(JournalScan::End::corrupt, 0, "not an upline journal (bad file header)");
-  std::uint64_t off = journal_magic.size();
+  std::uint64_t off = start.offset;
   s.valid_bytes = off;
-  // Where the last non-zero byte of the file is: damage followed only by zeros is a torn tail.
-  const std::size_t last_nonzero = image.find_last_not_of('\0');
-  while (off < image.size()) {
-    const std::uint64_t left = image.size() - off;
+  const std::uint64_t size = src.size();
+  while (off < size) {
+    const std::uint64_t left = size - off;
     if (left < record_header_size) return stop(JournalScan::End::torn_tail, off, "a record header cut short");
-    ByteReader h(image.substr(off, record_header_size), off);
+    const std::string_view hv = src.view(off, record_header_size);
+    if (hv.size() < record_header_size) return stop(JournalScan::End::torn_tail, off, "a record header cut short");
+    ByteReader h(hv, off);
     const std::uint32_t length = h.u32(), chain = h.u32(), payload_crc = h.u32(), header_crc = h.u32();
-    if (Crc32c::compute(image.substr(off, 12)) != header_crc) {
-      if (last_nonzero == std::string_view::npos || last_nonzero < off + record_header_size)
-        return stop(JournalScan::End::torn_tail, off, "a zero-filled tail");
+    if (Crc32c::compute(hv.substr(0, 12)) != header_crc) {
+      if (src.zeros_from(off + record_header_size)) return stop(JournalScan::End::torn_tail, off, "a zero-filled tail");
       return stop(JournalScan::End::corrupt, off, "a record header that fails its checksum");
     }
     if (chain != s.chain) return stop(JournalScan::End::corrupt, off, "a record that does not chain to the one before it");
     if (length > max_record_payload) return stop(JournalScan::End::corrupt, off, "a record longer than the maximum");
     if (length > left - record_header_size) return stop(JournalScan::End::torn_tail, off, "a record cut short");
-    const std::string_view payload = image.substr(off + record_header_size, length);
     const std::uint64_t end = off + record_header_size + length;
+    const std::string_view payload = src.view(off + record_header_size, length);
+    if (payload.size() < length) return stop(JournalScan::End::torn_tail, off, "a record cut short");
     if (Crc32c::compute(payload) != payload_crc) {
-      if (end == image.size() || last_nonzero < end) return stop(JournalScan::End::torn_tail, off, "a last record that fails its checksum");
+      if (end == size || src.zeros_from(end)) return stop(JournalScan::End::torn_tail, off, "a last record that fails its checksum");
       return stop(JournalScan::End::corrupt, off, "a record that fails its checksum");
     }
     JournalRecord rec;
@@ -245,15 +300,197 @@ JournalScan scan_journal(std::string_view image, const std::function<void(const 
     } catch (const FormatError& e) {
       return stop(JournalScan::End::corrupt, off, std::string("an undecodable record (") + e.what() + ")");
     }
-    const std::uint64_t want = s.records == 0 ? 0 : s.last_seq + 1;
-    if (rec.seq != want || (s.records == 0) != (rec.kind == RecordKind::genesis))
+    const bool first = s.records == 0 && start.first_seq == 0;
+    const std::uint64_t want = s.records == 0 ? start.first_seq : s.last_seq + 1;
+    if (rec.seq != want || first != (rec.kind == RecordKind::genesis))
       return stop(JournalScan::End::corrupt, off, "sequence " + std::to_string(rec.seq) + " where " + std::to_string(want) + " was due");
-    if (visit) visit(rec, off);
+    visit(rec, off);
     s.records++;
     s.last_seq = rec.seq;
     s.chain = header_crc;
     off = end;
     s.valid_bytes = off;
+  }
+}
+
+// The file header of a first segment (journal_magic, format 1 or 2): sets s.version, or stops.
+template <class Source>
+bool first_header(Source& src, JournalScan& s) {
+  const std::string_view image = src.view(0, static_cast<std::size_t>(std::min<std::uint64_t>(src.size(), journal_magic.size())));
+  auto stop = [&](JournalScan::End end, const std::string& what) {
+    s.end = end;
+    s.problem = what + " at offset 0 (the record after sequence 0, before the genesis record)";
+    return false;
+  };
+  if (image.size() < journal_magic.size()) {
+    if (journal_magic.substr(0, image.size()) == image || journal_magic_v1.substr(0, image.size()) == image)
+      return stop(JournalScan::End::torn_tail, "a file header cut short");
+    return stop(JournalScan::End::corrupt, "not an upline journal (bad file header)");
+  }
+  if (image == journal_magic) s.version = 2;
+  else if (image == journal_magic_v1) s.version = 1;
+  else return stop(JournalScan::End::corrupt, "not an upline journal (bad file header)");
+  return true;
+}
+
+}  // namespace
+
+JournalScan scan_journal(std::string_view image, const std::function<void(const JournalRecord&, std::uint64_t)>& visit) {
+  JournalScan s;
+  ImageSource src(image);
+  if (!first_header(src, s)) return s;
+  scan_records(src, Start{journal_magic.size(), 0, 0}, s, [&](const JournalRecord& r, std::uint64_t off) {
+    if (visit) visit(r, off);
+  });
+  return s;
+}
+
+// ---- segments ------------------------------------------------------------------------------------
+
+std::string segment_name(std::uint64_t first_seq) {
+  if (first_seq == 0) return "journal";
+  const std::string digits = std::to_string(first_seq);
+  return "journal-" + std::string(20 - digits.size(), '0') + digits;
+}
+
+std::string segment_header(std::uint8_t version, std::uint64_t first_seq, std::uint32_t chain) {
+  std::string out(segment_magic);
+  ByteWriter w(out);
+  w.u8(version);
+  w.u64(first_seq);
+  w.u32(chain);
+  w.u32(Crc32c::compute(out));
+  return out;
+}
+
+namespace {
+
+// The segments in one directory: "journal" (first_seq 0) and "journal-<20 digits>" (digits > 0).
+void list_segments(FileSystem& fs, const std::string& dir, std::vector<Segment>& out) {
+  for (const std::string& n : fs.list(dir)) {
+    std::uint64_t first = 0;
+    if (n == "journal") {
+      first = 0;
+    } else if (n.size() == 28 && n.compare(0, 8, "journal-") == 0 && n.find_first_not_of("0123456789", 8) == std::string::npos) {
+      first = std::stoull(n.substr(8));
+      if (first == 0) continue;
+    } else {
+      continue;
+    }
+    out.push_back(Segment{first, dir + "/" + n});
+  }
+}
+
+}  // namespace
+
+std::vector<Segment> journal_segments(FileSystem& fs, const std::string& dir, const std::string& archive) {
+  std::vector<Segment> here, out;
+  if (fs.exists(dir)) list_segments(fs, dir, here);
+  if (!archive.empty()) {
+    if (!fs.exists(archive)) throw StoreError(StoreError::Kind::usage, archive + ": no such archive directory");
+    list_segments(fs, archive, out);
+  }
+  for (Segment& s : here) out.push_back(std::move(s));
+  // By first sequence number; a segment in both places: the data directory's copy (listed last).
+  std::stable_sort(out.begin(), out.end(), [](const Segment& a, const Segment& b) { return a.first_seq < b.first_seq; });
+  std::vector<Segment> unique;
+  for (Segment& s : out) {
+    if (!unique.empty() && unique.back().first_seq == s.first_seq) unique.back() = std::move(s);
+    else unique.push_back(std::move(s));
+  }
+  return unique;
+}
+
+JournalScan scan_segments(FileSystem& fs, const std::vector<Segment>& segments, std::uint64_t from, const SegmentVisitor& visit) {
+  JournalScan s;
+  auto missing = [&](const std::string& what) {
+    s.end = JournalScan::End::missing;
+    s.problem = what;
+    return s;
+  };
+  if (segments.empty()) return missing("no journal segment");
+  // The last segment that starts at or before `from`.
+  std::size_t k = 0;
+  while (k + 1 < segments.size() && segments[k + 1].first_seq <= from) ++k;
+  if (segments[k].first_seq > from)
+    return missing("sequences " + std::to_string(from) + ".." + std::to_string(segments[k].first_seq - 1) + " are in no segment (the first one here is " +
+                   segments[k].path + ")");
+  for (; k < segments.size(); ++k) {
+    const Segment& seg = segments[k];
+    const bool last = k + 1 == segments.size();
+    s.path = seg.path;
+    const int fd = fs.open_read(seg.path);
+    struct Closer {
+      FileSystem& fs;
+      int fd;
+      ~Closer() { fs.close(fd); }
+    } closer{fs, fd};
+    FileSource src(fs, fd);
+    Start start{journal_magic.size(), 0, 0};
+    if (seg.first_seq == 0) {
+      if (!first_header(src, s)) {
+        if (s.end == JournalScan::End::torn_tail && !last) s.end = JournalScan::End::corrupt;
+        return s;
+      }
+    } else {
+      const std::string_view h = src.view(0, static_cast<std::size_t>(std::min<std::uint64_t>(src.size(), segment_header_size)));
+      ByteReader r(h);
+      if (h.size() < segment_header_size || h.substr(0, segment_magic.size()) != segment_magic ||
+          Crc32c::compute(h.substr(0, segment_header_size - 4)) != ByteReader(h.substr(segment_header_size - 4)).u32()) {
+        s.end = JournalScan::End::corrupt;
+        s.problem = "a segment header that is cut short or fails its checksum at offset 0";
+        return s;
+      }
+      r.take(segment_magic.size());
+      const std::uint8_t version = r.u8();
+      const std::uint64_t first = r.u64();
+      const std::uint32_t chain = r.u32();
+      if (version < 1 || version > journal_version || first != seg.first_seq) {
+        s.end = JournalScan::End::corrupt;
+        s.problem = "a segment header of format " + std::to_string(version) + " for sequence " + std::to_string(first) +
+                    ", where its name says " + std::to_string(seg.first_seq);
+        return s;
+      }
+      if (s.records > 0 && (first != s.last_seq + 1 || chain != s.chain)) {
+        s.end = JournalScan::End::corrupt;
+        s.problem = "a segment that does not continue the one before it (it starts at sequence " + std::to_string(first) +
+                    ", the one before ends at " + std::to_string(s.last_seq) + ")";
+        return s;
+      }
+      if (s.records > 0 && version != s.version) {
+        s.end = JournalScan::End::corrupt;
+        s.problem = "a segment of format " + std::to_string(version) + " after one of format " + std::to_string(s.version);
+        return s;
+      }
+      s.version = version;
+      if (s.records == 0) {  // the scan starts here: the sequence before it is this segment's to continue
+        s.chain = chain;
+        s.last_seq = first - 1;
+      }
+      start = Start{segment_header_size, first, chain};
+    }
+    scan_records(src, start, s, [&](const JournalRecord& r, std::uint64_t off) {
+      if (visit) visit(r, seg.path, off);
+    });
+    s.path = seg.path;
+    s.segment_first_seq = seg.first_seq;
+    if (s.end != JournalScan::End::clean) {
+      if (!last) {
+        s.end = JournalScan::End::corrupt;
+        s.problem += ", in a segment that is not the last one";
+      }
+      return s;
+    }
+    if (!last && segments[k + 1].first_seq != s.last_seq + 1) {
+      if (segments[k + 1].first_seq <= s.last_seq) {
+        s.end = JournalScan::End::corrupt;
+        s.problem = segments[k + 1].path + ": a segment starting at sequence " + std::to_string(segments[k + 1].first_seq) + ", which " +
+                    seg.path + " already holds";
+        return s;
+      }
+      return missing("sequences " + std::to_string(s.last_seq + 1) + ".." + std::to_string(segments[k + 1].first_seq - 1) +
+                     " are in no segment (after " + seg.path + ", before " + segments[k + 1].path + ")");
+    }
   }
   return s;
 }

@@ -13,17 +13,51 @@
 
 namespace upline::detail {
 
-inline std::string journal_path(const std::string& dir) { return dir + "/journal"; }
+inline std::string journal_path(const std::string& dir) { return dir + "/" + segment_name(0); }
 
-/// The journal's bytes; StoreError(usage) naming DIR when it has no journal (no data directory).
-inline std::string read_journal(FileSystem& fs, const std::string& dir) {
-  const std::string path = journal_path(dir);
-  if (!fs.exists(path)) throw StoreError(StoreError::Kind::usage, dir + ": no journal here (create the store with a plan first)");
-  return fs.read(path);
+/// Where a data directory keeps the genesis record once its first segment has been archived.
+inline std::string genesis_path(const std::string& dir) { return dir + "/genesis"; }
+
+/// The segments of DIR's journal (and of ARCHIVE's, when given); StoreError(usage) naming DIR when
+/// it has none (no data directory).
+inline std::vector<Segment> segments_of(FileSystem& fs, const std::string& dir, const std::string& archive = {}) {
+  std::vector<Segment> segs = journal_segments(fs, dir, archive);
+  if (segs.empty() && !fs.exists(genesis_path(dir)))
+    throw StoreError(StoreError::Kind::usage, dir + ": no journal here (create the store with a plan first)");
+  return segs;
 }
 
 [[noreturn]] inline void corrupt(const std::string& path, const std::string& problem) {
   throw StoreError(StoreError::Kind::corrupt, path + ": corrupt journal: " + problem);
+}
+
+/// Throws for a scan that ended corrupt (StoreError corrupt) or found a gap (StoreError usage:
+/// segments moved to an archive that was not given, or lost).
+inline void check_scan(const JournalScan& scan, const std::string& dir, const std::string& archive) {
+  if (scan.end == JournalScan::End::corrupt) corrupt(scan.path, scan.problem);
+  if (scan.end == JournalScan::End::missing)
+    throw StoreError(StoreError::Kind::usage, dir + ": the journal is incomplete: " + scan.problem +
+                                                  (archive.empty() ? "; if its older segments were archived, give the archive (--archive DIR)"
+                                                                   : "; neither " + dir + " nor the archive " + archive + " has them"));
+}
+
+/// The genesis record's plan (canonical JSON): from the first segment, or DIR/genesis once that
+/// segment has been archived.
+inline std::string read_genesis(FileSystem& fs, const std::string& dir) {
+  std::string path = journal_path(dir);
+  if (!fs.exists(path)) path = genesis_path(dir);
+  std::vector<Segment> one{Segment{0, path}};
+  std::string plan;
+  struct Found {};
+  try {
+    const JournalScan scan = scan_segments(fs, one, 0, [&](const JournalRecord& rec, const std::string&, std::uint64_t) {
+      plan = rec.text;
+      throw Found{};
+    });
+    corrupt(path, "no genesis record (" + scan.problem + ")");
+  } catch (const Found&) {
+  }
+  return plan;
 }
 
 inline Engine genesis_engine(const JournalRecord& genesis, const std::string& path) {
@@ -49,20 +83,23 @@ struct Replayed {
   std::string genesis;  // the genesis record's plan (canonical JSON)
 };
 
-/// Replays a journal image into `engine` (from the genesis, or on top of a snapshot at `after`),
-/// checking that each record still gives the status it was journaled with. Stops before the
-/// first record for which `stop(record, engine)` is true.
+/// Replays DIR's journal (and ARCHIVE's older segments) into `engine` — from the genesis, or on
+/// top of a snapshot at `after` — streaming, checking that each record still gives the status it
+/// was journaled with. Stops before the first record for which `stop(record, engine)` is true.
 template <class Stop>
-Replayed replay(const std::string& path, std::string_view image, std::optional<Engine>& engine, std::uint64_t after, Stop stop) {
+Replayed replay(FileSystem& fs, const std::string& dir, const std::string& archive, std::optional<Engine>& engine, std::uint64_t after,
+                Stop stop) {
   Replayed out;
   std::vector<Effect> fx;
   EventReader reader;
   bool stopped = false;
-  out.scan = scan_journal(image, [&](const JournalRecord& rec, std::uint64_t offset) {
+  const std::vector<Segment> segs = segments_of(fs, dir, archive);
+  const std::uint64_t from = engine ? after + 1 : 0;
+  out.scan = scan_segments(fs, segs, from, [&](const JournalRecord& rec, const std::string& path, std::uint64_t offset) {
     if (stopped) return;
     if (rec.kind == RecordKind::genesis) {
       out.genesis = rec.text;
-      if (!engine) engine.emplace(genesis_engine(rec, path));
+      if (!engine) engine.emplace(genesis_engine(rec, journal_path(dir)));
       return;
     }
     if (rec.seq <= after) return;
@@ -72,13 +109,14 @@ Replayed replay(const std::string& path, std::string_view image, std::optional<E
     }
     const Code got = apply_record(*engine, reader, rec, fx);
     if (got != rec.status)
-      corrupt(path, "record " + std::to_string(rec.seq) + " at offset " + std::to_string(offset) + " was journaled as " +
-                        std::string(code_name(rec.status)) + " but replays as " + std::string(code_name(got)));
+      corrupt(path, "record " + std::to_string(rec.seq) + " at offset " + std::to_string(offset) + " was journaled as " + std::string(code_name(rec.status)) +
+                  " but replays as " + std::string(code_name(got)));
     out.applied_to = rec.seq;
     ++out.replayed;
   });
-  if (out.scan.end == JournalScan::End::corrupt) corrupt(path, out.scan.problem);
-  if (out.scan.records == 0) corrupt(path, "no genesis record (" + out.scan.problem + ")");
+  check_scan(out.scan, dir, archive);
+  if (!engine) corrupt(journal_path(dir), "no genesis record (" + out.scan.problem + ")");
+  if (out.genesis.empty()) out.genesis = read_genesis(fs, dir);
   return out;
 }
 

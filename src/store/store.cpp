@@ -4,17 +4,29 @@
 #include "replay.hpp"
 #include "upline/snapshot.hpp"
 
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace upline {
 
 using detail::corrupt;
 using detail::journal_path;
-using detail::read_journal;
 
 std::optional<Durability> parse_durability(std::string_view s) noexcept {
   if (s == "every") return Durability::every;
   if (s == "group") return Durability::group;
   if (s == "none") return Durability::none;
   return std::nullopt;
+}
+
+bool holds_store(const std::string& dir, FileSystem* fsp) {
+  FileSystem& fs = fsp ? *fsp : posix_file_system();
+  return fs.exists(dir) && (!journal_segments(fs, dir).empty() || fs.exists(detail::genesis_path(dir)));
 }
 
 Store::Store(std::string dir, StoreOptions options, Engine engine, std::uint8_t version)
@@ -27,6 +39,11 @@ Store::Store(std::string dir, StoreOptions options, Engine engine, std::uint8_t 
 }
 
 Store::~Store() {
+  try {
+    finish_snapshot();
+  } catch (...) {  // destructors do not throw; the journal has everything
+  }
+  for (int fd : retired_fds_) fs_.close(fd);
   if (journal_fd_ >= 0) {
     if (!failure_) {
       try {
@@ -47,7 +64,7 @@ std::unique_ptr<Store> Store::create(const std::string& dir, std::string_view pl
   fs.make_dir(dir);
   const int lock = fs.lock(dir + "/LOCK");
   const std::string path = journal_path(dir);
-  if (fs.exists(path)) {
+  if (holds_store(dir, &fs)) {
     fs.close(lock);
     throw StoreError(StoreError::Kind::usage, dir + ": already holds a journal (open it instead of creating it)");
   }
@@ -72,28 +89,38 @@ std::unique_ptr<Store> Store::create(const std::string& dir, std::string_view pl
   s->lock_fd_ = lock;
   s->genesis_plan_ = s->engine_.plan().canonical_json();
   s->chain_ = chain;
-  s->journal_fd_ = fs.open_append(path, false);
+  s->segment_used_ = image.size();
+  s->journal_fd_ = s->sync_fd_ = fs.open_append(path, false);
   return s;
 }
 
 std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options) {
   FileSystem& fs = options.fs ? *options.fs : posix_file_system();
-  const std::string path = journal_path(dir);
-  if (!fs.exists(path)) read_journal(fs, dir);  // throws: no journal here
+  detail::segments_of(fs, dir);  // throws: no journal here
   const int lock = fs.lock(dir + "/LOCK");
   Recovery rec;
   std::optional<Engine> engine;
   try {
-    const std::string image = fs.read(path);
+    // A segment a crash left half-made (journal.hpp: made under a temporary name) is removed.
+    // So is a snapshot a crash (or a failed background writer) left under its temporary name.
+    for (const std::string& n : fs.list(dir))
+      if (n.size() > 12 && (n.compare(0, 8, "journal-") == 0 || n.compare(0, 9, "snapshot-") == 0) && n.compare(n.size() - 4, 4, ".tmp") == 0)
+        fs.remove(dir + "/" + n);
+    const std::vector<Segment> segs = detail::segments_of(fs, dir);
+    // Where the journal ends, from its last segment alone (the full check is the replay below).
+    const JournalScan probe = scan_segments(fs, {segs.back()}, segs.back().first_seq);
+    if (probe.end == JournalScan::End::corrupt) corrupt(probe.path, probe.problem);
     // The newest snapshot that passes every check; a bad one is skipped (the journal has all).
-    const JournalScan probe = scan_journal(image);
-    if (probe.end == JournalScan::End::corrupt) corrupt(path, probe.problem);
     for (const auto& [seq, name] : snapshots_in(fs, dir)) {
       if (seq > probe.last_seq) {
         // It belongs to a history the journal no longer has; once the journal grows past it, it
         // would be taken for this one's. Removed.
         fs.remove(dir + "/" + name);
         rec.notes.push_back(name + " removed: it is ahead of the journal (last sequence " + std::to_string(probe.last_seq) + ")");
+        continue;
+      }
+      if (seq + 1 < segs.front().first_seq) {
+        rec.notes.push_back(name + " skipped: the journal segments after it have been archived");
         continue;
       }
       try {
@@ -108,14 +135,18 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
         rec.notes.push_back(name + " skipped: " + e.what());
       }
     }
-    detail::Replayed r = detail::replay(path, image, engine, rec.snapshot_seq, [](const JournalRecord&, const Engine&) { return false; });
+    detail::Replayed r = detail::replay(fs, dir, {}, engine, rec.snapshot_seq, [](const JournalRecord&, const Engine&) { return false; });
     rec.replayed = r.replayed;
+    std::uint64_t active_size = r.scan.valid_bytes;
     if (r.scan.end == JournalScan::End::torn_tail) {
+      const int rfd = fs.open_read(r.scan.path);
+      const std::uint64_t size = fs.file_size(rfd);
+      fs.close(rfd);
       rec.torn_tail = true;
-      rec.truncated_bytes = image.size() - r.scan.valid_bytes;
-      rec.notes.push_back(path + ": torn tail truncated: " + std::to_string(rec.truncated_bytes) + " bytes, " + r.scan.problem);
-      fs.truncate(path, r.scan.valid_bytes);
-      const int fd = fs.open_append(path, false);
+      rec.truncated_bytes = size - r.scan.valid_bytes;
+      rec.notes.push_back(r.scan.path + ": torn tail truncated: " + std::to_string(rec.truncated_bytes) + " bytes, " + r.scan.problem);
+      fs.truncate(r.scan.path, r.scan.valid_bytes);
+      const int fd = fs.open_append(r.scan.path, false);
       fs.sync(fd);
       fs.close(fd);
     }
@@ -125,7 +156,8 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
     s->genesis_plan_ = std::move(r.genesis);
     s->chain_ = r.scan.chain;
     s->last_seq_ = s->written_seq_ = s->durable_seq_ = r.scan.last_seq;
-    s->journal_fd_ = fs.open_append(path, false);
+    s->segment_used_ = active_size;
+    s->journal_fd_ = s->sync_fd_ = fs.open_append(r.scan.path, false);
     return s;
   } catch (...) {
     fs.close(lock);
@@ -198,24 +230,53 @@ Submitted Store::submit(const Input& in, std::string_view text) {
 }
 
 Submitted Store::append(Code code, const Event* event, std::string_view text, RecordKind text_kind, Submitted result) {
+  if (segment_used_ >= options_.segment_bytes) roll();
   const std::uint64_t seq = last_seq_ + 1;
   std::string payload;
   encode_record_payload(payload, seq, code, event, text, text_kind, journal_version_);
+  const std::size_t before = pending_.size();
   chain_ = frame_record(pending_, payload, chain_);
+  segment_used_ += pending_.size() - before;
+  bytes_since_snapshot_ += pending_.size() - before;
   last_seq_ = seq;
   result.seq = seq;
   if (options_.durability == Durability::every) flush(true);
-  if (options_.snapshot_every > 0 && ++since_snapshot_ >= options_.snapshot_every) {
-    // The event is journaled whatever happens to the snapshot; only a journal failure (which
-    // stops the store) propagates. A failed snapshot is noted and retried after the next period.
-    try {
-      snapshot();
-    } catch (const StoreError& e) {
-      if (failure_) throw;
-      recovery_.notes.push_back(std::string("automatic snapshot failed: ") + e.what());
-    }
-  }
+  ++since_snapshot_;
+  if (child_ > 0 && ++appends_since_poll_ >= 256) poll_snapshot(false);
+  if (ready_seq_ > 0 && durable_seq_ >= ready_seq_) publish_snapshot(ready_seq_);
+  if ((options_.snapshot_every > 0 && since_snapshot_ >= options_.snapshot_every) ||
+      (options_.snapshot_bytes > 0 && bytes_since_snapshot_ >= options_.snapshot_bytes))
+    auto_snapshot();
   return result;
+}
+
+void Store::roll() {
+  // The active segment is sealed durable before its successor exists, so that a crash never
+  // leaves a later segment without all of an earlier one (journal.hpp: damage in a sealed
+  // segment is corruption, not a torn tail).
+  flush(options_.durability != Durability::none);
+  const std::uint64_t first = last_seq_ + 1;
+  const std::string path = dir_ + "/" + segment_name(first);
+  try {
+    const int fd = fs_.create(path + ".tmp");
+    try {
+      fs_.write(fd, segment_header(journal_version_, first, chain_));
+      if (options_.durability != Durability::none) fs_.sync(fd);
+    } catch (...) {
+      fs_.close(fd);
+      throw;
+    }
+    fs_.close(fd);
+    fs_.rename(path + ".tmp", path);
+    if (options_.durability != Durability::none) fs_.sync_dir(dir_);
+    const int fd2 = fs_.open_append(path, false);
+    retired_fds_.push_back(journal_fd_);
+    journal_fd_ = fd2;
+  } catch (const StoreError& e) {
+    failure_ = e.what();
+    throw;
+  }
+  segment_used_ = segment_header_size;
 }
 
 void Store::write_out() {
@@ -245,11 +306,17 @@ void Store::flush(bool fsync) {
 
 std::uint64_t Store::write() {
   check_usable();
+  // No fsync is in flight (the caller's protocol): the descriptors of sealed segments can go.
+  for (int fd : retired_fds_) fs_.close(fd);
+  retired_fds_.clear();
   write_out();
+  sync_fd_ = journal_fd_;
+  if (child_ > 0) poll_snapshot(false);
+  if (ready_seq_ > 0 && durable_seq_ >= ready_seq_) publish_snapshot(ready_seq_);
   return written_seq_;
 }
 
-void Store::sync_written() const { fs_.sync(journal_fd_); }
+void Store::sync_written() const { fs_.sync(sync_fd_); }
 
 void Store::mark_durable(std::uint64_t seq) noexcept {
   if (seq > durable_seq_ && seq <= written_seq_) durable_seq_ = seq;
@@ -261,12 +328,121 @@ void Store::mark_failed(const std::string& what) {
 
 void Store::commit() {
   check_usable();
+  for (int fd : retired_fds_) fs_.close(fd);  // (as in write(): no fsync is in flight)
+  retired_fds_.clear();
   flush(options_.durability != Durability::none);
+  if (child_ > 0) poll_snapshot(false);
+  if (ready_seq_ > 0 && durable_seq_ >= ready_seq_) publish_snapshot(ready_seq_);
+}
+
+void Store::auto_snapshot() {
+  // The event is journaled whatever happens to the snapshot; only a journal failure (which
+  // stops the store) propagates. A failed snapshot is noted and retried after the next period.
+  if (child_ > 0 || ready_seq_ > 0) return;  // one at a time
+  try {
+    if (options_.background_snapshots) start_background_snapshot();
+    else snapshot();
+  } catch (const StoreError& e) {
+    if (failure_) throw;
+    since_snapshot_ = bytes_since_snapshot_ = 0;
+    recovery_.notes.push_back(std::string("automatic snapshot failed: ") + e.what());
+  }
+}
+
+std::uint64_t Store::start_snapshot() {
+  check_usable();
+  poll_snapshot(false);
+  if (child_ > 0 || ready_seq_ > 0) return 0;
+  start_background_snapshot();
+  return child_seq_;
+}
+
+void Store::start_background_snapshot() {
+  const std::uint64_t seq = last_seq_;
+  const std::string path = dir_ + "/" + snapshot_name(seq);
+  const int fd = fs_.create(path + ".tmp");
+  std::fflush(nullptr);  // nothing buffered is written twice
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    fs_.close(fd);
+    fs_.remove(path + ".tmp");
+    throw StoreError(StoreError::Kind::io, "fork for a background snapshot: " + std::string(std::strerror(errno)));
+  }
+  if (pid == 0) {
+    // The child: its memory is the state as of `seq`, frozen by copy-on-write. It holds nothing
+    // of the parent's open (the lock, the journal, a server's sockets) and dies with it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGINT, SIG_DFL);
+    if (fd > 3) ::close_range(3, static_cast<unsigned>(fd - 1), 0);
+    ::close_range(static_cast<unsigned>(fd + 1), ~0U, 0);
+    int status = 0;
+    try {
+      fs_.write(fd, encode_snapshot(engine_.state(), seq));
+      fs_.sync(fd);
+    } catch (...) {
+      status = 1;
+    }
+    ::_exit(status);
+  }
+  fs_.close(fd);
+  child_ = pid;
+  child_seq_ = seq;
+  appends_since_poll_ = 0;
+  since_snapshot_ = bytes_since_snapshot_ = 0;
+}
+
+void Store::poll_snapshot(bool wait) {
+  appends_since_poll_ = 0;
+  if (child_ <= 0) return;
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(child_, &status, wait ? 0 : WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0) return;  // still writing
+  const std::string tmp = dir_ + "/" + snapshot_name(child_seq_) + ".tmp";
+  child_ = 0;
+  if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    recovery_.notes.push_back("background snapshot of sequence " + std::to_string(child_seq_) + " failed (" +
+                              (r < 0 ? std::string(std::strerror(errno))
+                                     : WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "signal " + std::to_string(WTERMSIG(status))) +
+                              "); the journal has everything");
+    try {
+      fs_.remove(tmp);
+    } catch (const StoreError&) {
+    }
+    return;
+  }
+  ready_seq_ = child_seq_;
+  if (durable_seq_ >= ready_seq_) publish_snapshot(ready_seq_);
+}
+
+void Store::publish_snapshot(std::uint64_t seq) {
+  // Published only once its sequence number is durable in the journal: a snapshot never runs
+  // ahead of what recovery can check it against.
+  ready_seq_ = 0;
+  const std::string path = dir_ + "/" + snapshot_name(seq);
+  try {
+    fs_.rename(path + ".tmp", path);
+    fs_.sync_dir(dir_);
+    auto all = snapshots_in(fs_, dir_);
+    for (std::size_t i = options_.keep_snapshots; i < all.size(); ++i) fs_.remove(dir_ + "/" + all[i].second);
+  } catch (const StoreError& e) {
+    recovery_.notes.push_back(std::string("background snapshot not published: ") + e.what());
+  }
+}
+
+void Store::finish_snapshot() {
+  poll_snapshot(true);
+  if (ready_seq_ > 0 && durable_seq_ < ready_seq_ && !failure_) commit();  // (which publishes it)
+  if (ready_seq_ > 0 && durable_seq_ >= ready_seq_) publish_snapshot(ready_seq_);
 }
 
 std::string Store::snapshot() {
+  finish_snapshot();
   commit();
-  since_snapshot_ = 0;
+  since_snapshot_ = bytes_since_snapshot_ = 0;
   const std::string name = snapshot_name(last_seq_);
   const std::string path = dir_ + "/" + name;
   const std::string image = encode_snapshot(engine_.state(), last_seq_);

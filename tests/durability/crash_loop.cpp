@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
     const bool group = !finishing && runs % 2 == 0;
     group_runs += group;
     std::vector<std::string> args = {cli, "apply", "--data", dir, "--events", rest, "--sync", group ? "group" : "every"};
-    if (!std::filesystem::exists(dir + "/journal")) {
+    if (!holds_store(dir)) {
       args.push_back("--plan");
       args.push_back(plan);
     }
@@ -209,6 +209,12 @@ int main(int argc, char** argv) {
       args.push_back("--snapshot-every");
       args.push_back(std::to_string(50 + rng.below(250)));
     }
+    // Small journal segments, so that kills land around every roll-over, and background
+    // snapshots every few segments, so that kills land while a snapshot child is writing.
+    args.push_back("--segment-bytes");
+    args.push_back(std::to_string(4096 + rng.below(8192)));
+    args.push_back("--snapshot-bytes");
+    args.push_back(std::to_string(runs % 2 == 0 ? 16384 + rng.below(32768) : 0));
     write_rest(rest, s, last);
 
     // When to kill: after a number of acks that spreads the stream over the kills still wanted, or
@@ -290,9 +296,10 @@ int main(int argc, char** argv) {
     // A SIGKILL rarely cuts a write() short, so now and then make the torn write ourselves: the
     // first part of the next record, as a crash in the middle of appending it would leave. It
     // was never acknowledged; the next child (or this process) must truncate it.
-    if (last < total && std::filesystem::exists(dir + "/journal") && rng.chance(1, 5)) {
-      const std::string image = upline::testing::read_file(dir + "/journal");
-      const JournalScan scan = scan_journal(image);
+    if (last < total && holds_store(dir) && rng.chance(1, 5)) {
+      const Segment tail = journal_segments(posix_file_system(), dir).back();
+      const std::string image = upline::testing::read_file(tail.path);
+      const JournalScan scan = scan_segments(posix_file_system(), {tail}, tail.first_seq);
       if (scan.end == JournalScan::End::clean && scan.last_seq == last) {
         std::string payload;
         const ParsedEvent parsed = parse_event(s.lines[last]);
@@ -300,7 +307,7 @@ int main(int argc, char** argv) {
         else encode_record_payload(payload, last + 1, s.codes[last], nullptr, s.lines[last]);
         std::string record;
         frame_record(record, payload, scan.chain);
-        upline::testing::write_file(dir + "/journal", image + record.substr(0, 1 + rng.below(record.size() - 1)));
+        upline::testing::write_file(tail.path, image + record.substr(0, 1 + rng.below(record.size() - 1)));
         ++torn_made;
       }
     }
