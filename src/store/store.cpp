@@ -264,6 +264,10 @@ void Store::roll() {
       if (options_.durability != Durability::none) fs_.sync(fd);
     } catch (...) {
       fs_.close(fd);
+      try {
+        fs_.remove(path + ".tmp");
+      } catch (const StoreError&) {  // open() removes it
+      }
       throw;
     }
     fs_.close(fd);
@@ -437,6 +441,15 @@ void Store::finish_snapshot() {
   poll_snapshot(true);
   if (ready_seq_ > 0 && durable_seq_ < ready_seq_ && !failure_) commit();  // (which publishes it)
   if (ready_seq_ > 0 && durable_seq_ >= ready_seq_) publish_snapshot(ready_seq_);
+  if (ready_seq_ > 0) {
+    // Its sequence number can no longer become durable (the store stopped): it is dropped.
+    recovery_.notes.push_back("background snapshot of sequence " + std::to_string(ready_seq_) + " dropped: the journal stopped before it");
+    try {
+      fs_.remove(dir_ + "/" + snapshot_name(ready_seq_) + ".tmp");
+    } catch (const StoreError&) {
+    }
+    ready_seq_ = 0;
+  }
 }
 
 std::string Store::snapshot() {
