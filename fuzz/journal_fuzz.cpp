@@ -330,6 +330,36 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     MemFS fs;
     fs.files["d/journal"] = repaired;
     recover(fs, "repaired journal");
+
+    // The same records in two segments, split after the middle record (journal.hpp: the chain
+    // and the sequence numbers continue across the boundary): as valid as the one file.
+    std::vector<std::uint64_t> offsets;
+    std::vector<std::uint64_t> seqs;
+    std::vector<std::uint32_t> chains;
+    std::uint32_t chain = 0;
+    const JournalScan whole = scan_journal(repaired, [&](const JournalRecord& r, std::uint64_t off) {
+      offsets.push_back(off);
+      seqs.push_back(r.seq);
+      chains.push_back(chain);
+      chain = get_u32(repaired, off + 12);
+    });
+    if (offsets.size() >= 2) {
+      const std::size_t k = offsets.size() / 2;
+      MemFS split;
+      split.files["d/journal"] = repaired.substr(0, offsets[k]);
+      split.files["d/" + segment_name(seqs[k])] = segment_header(whole.version, seqs[k], chains[k]) + repaired.substr(offsets[k]);
+      recover(split, "repaired journal in two segments");
+    }
+    // The input as a later segment after a valid first one: its header and records as they are.
+    MemFS tail;
+    tail.files["d/journal"] = repaired.substr(0, offsets.empty() ? repaired.size() : offsets.size() >= 2 ? offsets[1] : repaired.size());
+    tail.files["d/" + segment_name(offsets.size() >= 2 ? seqs[1] : 1)] = std::string(in);
+    recover(tail, "the input as a second segment");
+    // …and behind a valid segment header, so that its records are read.
+    if (offsets.size() >= 2) {
+      tail.files["d/" + segment_name(seqs[1])] = segment_header(whole.version, seqs[1], chains[1]) + std::string(in);
+      recover(tail, "the input behind a segment header");
+    }
   }
 
   // 3. One record payload.
