@@ -280,8 +280,16 @@ bool store_options(const upl_store_options* in, upline::StoreOptions& out) {
              false;
   }
   if (in->keep_snapshots < 1) return fail(UPL_EINVALID, "options->keep_snapshots: 0 is out of range 1.."), false;
+  // Fields added in 0.3 are read only from a record that has them; an older one gets the defaults.
+  constexpr std::uint32_t size_03 = 40;
+  if (in->size >= size_03 && in->segment_bytes < 4096)
+    return fail(UPL_EINVALID, "options->segment_bytes: " + std::to_string(in->segment_bytes) + " is out of range 4096.."), false;
   out.snapshot_every = in->snapshot_every;
   out.keep_snapshots = static_cast<std::size_t>(in->keep_snapshots);
+  if (in->size >= size_03) {
+    out.snapshot_bytes = in->snapshot_bytes;
+    out.segment_bytes = in->segment_bytes;
+  }
   return true;
 }
 

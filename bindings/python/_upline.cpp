@@ -512,12 +512,16 @@ class PyEngine final : public PyCore {
 class PyStore final : public PyCore {
  public:
   PyStore(const std::string& dir, std::optional<std::string> plan_json, const std::string& sync, std::uint64_t snapshot_every,
-          std::uint64_t keep_snapshots) : dir_(dir) {
+          std::uint64_t keep_snapshots, std::uint64_t snapshot_bytes, std::uint64_t segment_bytes)
+      : dir_(dir) {
     upline::StoreOptions options;
     const auto durability = upline::parse_durability(sync);
     if (!durability) throw py::value_error("sync: " + upline::shown_string(sync) + " is not \"every\", \"group\" or \"none\"");
     if (keep_snapshots < 1) throw py::value_error("keep_snapshots: 0 is out of range 1..");
+    if (segment_bytes < 4096) throw py::value_error("segment_bytes: " + std::to_string(segment_bytes) + " is out of range 4096..");
     options.durability = *durability;
+    options.snapshot_bytes = snapshot_bytes;
+    options.segment_bytes = segment_bytes;
     options.snapshot_every = snapshot_every;
     options.keep_snapshots = static_cast<std::size_t>(keep_snapshots);
     std::optional<upline::Plan> plan;
@@ -723,8 +727,10 @@ PYBIND11_MODULE(_upline, m) {
                             "otherwise. The event calls and queries are Engine's; every event call returns\n"
                             "(code, message, effects, seq), seq the number the event was journaled under.");
   store
-      .def(py::init<const std::string&, std::optional<std::string>, const std::string&, std::uint64_t, std::uint64_t>(), "dir"_a,
-           "plan_json"_a = py::none(), "sync"_a = "every", "snapshot_every"_a = 0, "keep_snapshots"_a = 2)
+      .def(py::init<const std::string&, std::optional<std::string>, const std::string&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>(),
+           "dir"_a,
+           "plan_json"_a = py::none(), "sync"_a = "every", "snapshot_every"_a = 0, "keep_snapshots"_a = 2,
+           "snapshot_bytes"_a = upline::default_snapshot_bytes, "segment_bytes"_a = upline::default_segment_bytes)
       .def("apply_json", &PyStore::apply_json, "event_json"_a,
            "Submits one event given as JSON text (SPEC §4 fields plus \"type\"). Returns (code, message, effects, seq).")
       .def("apply_many", &PyStore::apply_many, "events"_a,

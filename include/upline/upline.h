@@ -384,15 +384,20 @@ typedef enum upl_sync {
   UPL_SYNC_NONE = 2   /**< upl_store_commit() writes without fsync */
 } upl_sync;
 
-/** How a store runs (24 bytes in 0.2). Read by the library, never written. */
+/** How a store runs (24 bytes in 0.2, 40 since 0.3: a record of 24 bytes gets the defaults of the
+ * fields after it). Read by the library, never written. */
 typedef struct upl_store_options {
   uint32_t size;           /**< set by the caller: sizeof(upl_store_options) (UPL_STORE_OPTIONS_INIT) */
   uint32_t durability;     /**< upl_sync; UPL_SYNC_EVERY by default */
-  uint64_t snapshot_every; /**< write a snapshot after this many events since the last (0: only upl_store_snapshot()) */
+  uint64_t snapshot_every; /**< write a snapshot after this many events since the last (0: not by count) */
   uint64_t keep_snapshots; /**< how many snapshots to keep, >= 1 (2 by default) */
+  uint64_t snapshot_bytes; /**< write a snapshot in the background (a forked child) each time the journal
+                                has grown this many bytes (134217728 by default; 0: not by size) */
+  uint64_t segment_bytes;  /**< seal a journal segment past this many bytes, >= 4096 (67108864 by default) */
 } upl_store_options;
-/** The default upl_store_options: every event fsynced, no automatic snapshot, 2 snapshots kept. */
-#define UPL_STORE_OPTIONS_INIT {sizeof(upl_store_options), UPL_SYNC_EVERY, 0, 2}
+/** The default upl_store_options: every event fsynced, a background snapshot every 128 MiB of
+ * journal, 2 snapshots kept, 64 MiB journal segments. */
+#define UPL_STORE_OPTIONS_INIT {sizeof(upl_store_options), UPL_SYNC_EVERY, 0, 2, 134217728u, 67108864u}
 
 /**
  * Opens the data directory `dir`: creates it with the plan when it holds no journal yet, else opens

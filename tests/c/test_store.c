@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 /* The options record is part of the ABI: fields only ever appended. */
-_Static_assert(sizeof(upl_store_options) == 24, "upl_store_options is 24 bytes");
+_Static_assert(sizeof(upl_store_options) == 40, "upl_store_options is 40 bytes");
 _Static_assert(offsetof(upl_store_options, size) == 0, "size at 0");
 _Static_assert(offsetof(upl_store_options, durability) == 4, "durability at 4");
 _Static_assert(offsetof(upl_store_options, snapshot_every) == 8, "snapshot_every at 8");
@@ -244,6 +244,7 @@ static void test_group_commit_and_snapshot(void) {
   sub(dir, sizeof dir, "group");
   upl_store_options options = UPL_STORE_OPTIONS_INIT;
   CHECK(options.size == sizeof options && options.durability == UPL_SYNC_EVERY && options.keep_snapshots == 2);
+  CHECK(options.snapshot_bytes == 134217728u && options.segment_bytes == 67108864u);
   options.durability = UPL_SYNC_GROUP;
   upl_store *s = NULL;
   CHECK_STATUS(upl_store_open(&s, dir, plan, sizeof plan - 1, &options), UPL_OK);
@@ -300,6 +301,17 @@ static void test_misuse(void) {
   options.keep_snapshots = 0;
   CHECK_STATUS(upl_store_open(&s, dir, plan, sizeof plan - 1, &options), UPL_EINVALID);
   CHECK(strstr(upl_last_error(), "options->keep_snapshots: 0") != NULL);
+  options.keep_snapshots = 2;
+  options.segment_bytes = 100;
+  CHECK_STATUS(upl_store_open(&s, dir, plan, sizeof plan - 1, &options), UPL_EINVALID);
+  CHECK(strstr(upl_last_error(), "options->segment_bytes: 100") != NULL);
+  options.size = 24; /* a 0.2 host: the fields after keep_snapshots are not read */
+  options.durability = 7;
+  CHECK_STATUS(upl_store_open(&s, dir, plan, sizeof plan - 1, &options), UPL_EINVALID);
+  CHECK(strstr(upl_last_error(), "options->durability: 7") != NULL);
+  options.size = sizeof options;
+  options.durability = UPL_SYNC_NONE;
+  options.segment_bytes = 67108864u;
   CHECK(s == (upl_store *)0x1);
   CHECK(access(dir, F_OK) != 0); /* every refusal came before the directory was made */
 

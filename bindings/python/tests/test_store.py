@@ -174,6 +174,24 @@ def test_snapshot_every_and_keep(tmp_path: Path, plan: dict[str, Any]) -> None:
         assert again.digest() == digest
 
 
+def test_segments_and_background_snapshots(tmp_path: Path, plan: dict[str, Any]) -> None:
+    path = tmp_path / "segments"
+    with upline.Store(path, plan, sync="group", segment_bytes=4096, snapshot_bytes=8192) as store:
+        store.join(1, at=0)
+        for n in range(600):
+            store.purchase(f"o-{n}", member=1, shop="main", amount="1.00", at=n)
+            if n % 50 == 49:
+                store.commit()
+        digest = store.digest()
+    assert len(list(path.glob("journal-*"))) >= 5
+    assert len(list(path.glob("snapshot-*.snap"))) >= 1
+    assert not list(path.glob("*.tmp"))
+    with upline.Store(path) as again:
+        assert again.digest() == digest and again.last_seq == 601
+    with pytest.raises(ValueError, match="segment_bytes: 100 is out of range 4096"):
+        upline.Store(tmp_path / "y", plan, segment_bytes=100)
+
+
 def test_refusals(tmp_path: Path, plan: dict[str, Any]) -> None:
     with pytest.raises(upline.StoreError, match="no journal here") as info:
         upline.Store(tmp_path / "nothing")

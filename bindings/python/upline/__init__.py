@@ -924,8 +924,11 @@ class Store(Engine):
       event is durable only once :meth:`commit` has returned (``durable_seq >= its seq``);
     * ``"none"``: :meth:`commit` writes without fsync (tests, simulations).
 
-    ``snapshot_every`` writes a snapshot after that many events (0: only on :meth:`snapshot`);
-    ``keep_snapshots`` (>= 1) is how many are kept.
+    ``snapshot_every`` writes a snapshot after that many events (0: not by count);
+    ``snapshot_bytes`` writes one in the background (a forked child, while events go on) each time
+    the journal has grown that many bytes (default 128 MiB; 0: not by size); ``keep_snapshots``
+    (>= 1) is how many are kept; ``segment_bytes`` (>= 4096, default 64 MiB) is the size past
+    which a journal segment is sealed (docs/DURABILITY.md).
 
     Every event call and query of :class:`Engine` works here the same way. An event call returns a
     :class:`Submitted` (the same tuple of effects, plus ``.seq``); a rejection raises the same
@@ -938,17 +941,19 @@ class Store(Engine):
     __slots__ = ()
 
     def __init__(self, path: str | os.PathLike[str], plan: PlanSource | None = None, *, sync: str = "every",
-                 snapshot_every: int = 0, keep_snapshots: int = 2) -> None:
+                 snapshot_every: int = 0, keep_snapshots: int = 2, snapshot_bytes: int = 128 << 20,
+                 segment_bytes: int = 64 << 20) -> None:
         if sync not in _SYNC:
             raise ValueError(f"sync: {sync!r} is not 'every', 'group' or 'none'")
-        for name, value, low in (("snapshot_every", snapshot_every, 0), ("keep_snapshots", keep_snapshots, 1)):
+        for name, value, low in (("snapshot_every", snapshot_every, 0), ("keep_snapshots", keep_snapshots, 1),
+                                 ("snapshot_bytes", snapshot_bytes, 0), ("segment_bytes", segment_bytes, 4096)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
             if not low <= value < 1 << 64:
                 raise ValueError(f"{name}: {value} is out of range {low}..{(1 << 64) - 1}")
         text = None if plan is None else _plan_text(plan)
         try:
-            core = _upline.Store(os.fspath(path), text, sync, snapshot_every, keep_snapshots)
+            core = _upline.Store(os.fspath(path), text, sync, snapshot_every, keep_snapshots, snapshot_bytes, segment_bytes)
         except ValueError as e:
             raise _invalid_plan(e) from None
         self._bind(core)
