@@ -139,6 +139,7 @@ class Store {
   Submitted submit(const Input& in, std::string_view text);
   Submitted append(Code code, const Event* event, std::string_view text, RecordKind text_kind, Submitted result);
   void check_usable() const;
+  void close_retired() noexcept;
   void roll();
   void auto_snapshot();
   void start_background_snapshot();
@@ -155,7 +156,8 @@ class Store {
   std::uint8_t journal_version_;
   int journal_fd_ = -1;                // the active (last) segment, open for appending
   int sync_fd_ = -1;                   // the segment sync_written() makes durable (set by write())
-  std::vector<int> retired_fds_;       // sealed segments' descriptors, closed at the next write()
+  std::vector<int> retired_fds_;       // sealed segments' descriptors an fsync may still use
+  bool sync_pending_ = false;          // between write() and mark_durable()/mark_failed()
   std::uint64_t segment_used_ = 0;     // bytes in the active segment, pending ones included
   int lock_fd_ = -1;
   std::uint64_t last_seq_ = 0;
@@ -165,6 +167,7 @@ class Store {
   std::uint64_t bytes_since_snapshot_ = 0;  // journal bytes since the last snapshot
   int child_ = 0;                           // the process writing a background snapshot (0: none)
   std::uint64_t child_seq_ = 0;             // …of the state after this sequence number
+  int child_done_fd_ = -1;                  // …which writes one byte here when it succeeded
   std::uint64_t ready_seq_ = 0;             // a finished background snapshot waiting for its sequence to be durable
   std::uint32_t appends_since_poll_ = 0;
   std::uint32_t chain_ = 0;
@@ -235,7 +238,9 @@ struct BackupResult {
 
 /// An online backup: a consistent copy of DIR in `to` (a new or empty directory), taken while a
 /// writer (a Store, upline serve) may be appending. The copy is a data directory as of the
-/// sequence number it reports: `verify` passes on it and its digest is DIR's at that number.
+/// sequence number it reports: `verify` passes on it (given DIR's archive too, when DIR's older
+/// segments were archived) and its digest is DIR's at that number. Not to be run at the same time as
+/// archive_journal() on DIR.
 BackupResult backup(const std::string& dir, const std::string& to, FileSystem* fs = nullptr);
 
 /// The result of verify().

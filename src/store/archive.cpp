@@ -50,11 +50,12 @@ Archived archive_journal(const std::string& dir, const std::string& to, FileSyst
     if (seg.first_seq == 0 && !fs.exists(detail::genesis_path(dir))) {
       // The genesis record (the plan the directory was created with) stays in DIR/genesis.
       // The file header and record 0 are the start of the first segment.
-      const int in = fs.open_read(seg.path);
       std::string head(journal_magic.size() + record_header_size, '\0');
-      fs.read_at(in, 0, head.data(), head.size());
+      {
+        const detail::ReadFile in(fs, seg.path);
+        if (fs.read_at(in.fd, 0, head.data(), head.size()) != head.size()) detail::corrupt(seg.path, "a first segment shorter than its genesis record");
+      }
       const std::uint64_t length = ByteReader(std::string_view(head).substr(journal_magic.size(), 4)).u32();
-      fs.close(in);
       detail::copy_durably(fs, seg.path, detail::genesis_path(dir), journal_magic.size() + record_header_size + length);
       fs.sync_dir(dir);
     }

@@ -5,8 +5,8 @@
 // name and renamed, sealed segments are never written again, the active segment only grows. So a
 // copy of the newest snapshot, then of every segment in order — the last one up to its size at
 // that moment — is a data directory whose journal may end in a record cut short, which opening
-// the copy truncates as a torn tail. The source's segments are fsynced after they are read, so
-// that the copy never holds a record the source could still lose in a crash.
+// the copy truncates as a torn tail. Each source segment is fsynced before it is copied, so that
+// the copy never holds a record the source could still lose in a crash.
 #include "files.hpp"
 #include "replay.hpp"
 #include "upline/snapshot.hpp"
@@ -36,21 +36,23 @@ BackupResult backup(const std::string& dir, const std::string& to, FileSystem* f
   const std::vector<Segment> segs = detail::segments_of(fs, dir);
   for (const Segment& seg : segs) {
     const std::string name = segment_name(seg.first_seq);
-    const int src = fs.open_read(seg.path);
-    try {
-      const std::uint64_t size = fs.file_size(src);
-      out.bytes += detail::copy_durably(fs, seg.path, to + "/" + name, size);
-      fs.sync(src);
-    } catch (...) {
-      fs.close(src);
-      throw;
+    std::uint64_t size = 0;
+    {
+      // Durable in the source first, then copied up to that size: the copy never holds a record
+      // the source could still lose in a crash.
+      const detail::ReadFile src(fs, seg.path);
+      size = fs.file_size(src.fd);
+      fs.sync(src.fd);
     }
-    fs.close(src);
+    out.bytes += detail::copy_durably(fs, seg.path, to + "/" + name, size);
     ++out.segments;
   }
   fs.sync_dir(to);
   // 4. Open the copy: it recovers (a record cut short at the end is truncated) and says where it is.
-  auto copy = Store::open(to, StoreOptions{Durability::every});
+  StoreOptions options;
+  options.fs = &fs;
+  options.snapshot_bytes = 0;
+  auto copy = Store::open(to, options);
   out.seq = copy->last_seq();
   out.digest = copy->engine().digest();
   out.notes = copy->recovery().notes;

@@ -10,6 +10,21 @@
 
 namespace upline::detail {
 
+/// A file open for reading, closed when it goes out of scope.
+struct ReadFile {
+  FileSystem& fs;
+  int fd;
+  ReadFile(FileSystem& f, const std::string& path) : fs(f), fd(f.open_read(path)) {}
+  ReadFile(const ReadFile&) = delete;
+  ReadFile& operator=(const ReadFile&) = delete;
+  ~ReadFile() {
+    try {
+      fs.close(fd);
+    } catch (...) {
+    }
+  }
+};
+
 /// Copies the first `limit` bytes of `from` (all of it when it is shorter) to `to`: written to
 /// `to`.tmp, fsynced, renamed; the directory's fsync is the caller's. Returns the bytes copied.
 inline std::uint64_t copy_durably(FileSystem& fs, const std::string& from, const std::string& to, std::uint64_t limit = UINT64_MAX) {
@@ -45,19 +60,16 @@ inline std::uint64_t copy_durably(FileSystem& fs, const std::string& from, const
 
 /// Whether two files hold the same bytes (streamed).
 inline bool same_bytes(FileSystem& fs, const std::string& a, const std::string& b) {
-  const int fa = fs.open_read(a);
-  const int fb = fs.open_read(b);
-  bool same = fs.file_size(fa) == fs.file_size(fb);
+  ReadFile fa(fs, a), fb(fs, b);
+  bool same = fs.file_size(fa.fd) == fs.file_size(fb.fd);
   std::string x(std::size_t{1} << 20, '\0'), y(x.size(), '\0');
   for (std::uint64_t off = 0; same;) {
-    const std::size_t n = fs.read_at(fa, off, x.data(), x.size());
-    const std::size_t m = fs.read_at(fb, off, y.data(), y.size());
+    const std::size_t n = fs.read_at(fa.fd, off, x.data(), x.size());
+    const std::size_t m = fs.read_at(fb.fd, off, y.data(), y.size());
     if (n != m || x.compare(0, n, y, 0, m) != 0) same = false;
     if (n == 0) break;
     off += n;
   }
-  fs.close(fa);
-  fs.close(fb);
   return same;
 }
 

@@ -31,14 +31,24 @@ inline std::vector<Segment> segments_of(FileSystem& fs, const std::string& dir, 
   throw StoreError(StoreError::Kind::corrupt, path + ": corrupt journal: " + problem);
 }
 
+/// Who meets a gap in the journal: a read-only walk (which can be given an archive) or recovery
+/// (which cannot: it needs a snapshot after the archived segments).
+enum class Gap { walk, recovering };
+
 /// Throws for a scan that ended corrupt (StoreError corrupt) or found a gap (StoreError usage:
 /// segments moved to an archive that was not given, or lost).
-inline void check_scan(const JournalScan& scan, const std::string& dir, const std::string& archive) {
+inline void check_scan(const JournalScan& scan, const std::string& dir, const std::string& archive, Gap gap = Gap::walk) {
   if (scan.end == JournalScan::End::corrupt) corrupt(scan.path, scan.problem);
-  if (scan.end == JournalScan::End::missing)
-    throw StoreError(StoreError::Kind::usage, dir + ": the journal is incomplete: " + scan.problem +
-                                                  (archive.empty() ? "; if its older segments were archived, give the archive (--archive DIR)"
-                                                                   : "; neither " + dir + " nor the archive " + archive + " has them"));
+  if (scan.end != JournalScan::End::missing) return;
+  std::string why = dir + ": the journal is incomplete: " + scan.problem;
+  if (gap == Gap::recovering)
+    why += "; recovery needs a snapshot that loads at or after the archived segments, or those segments copied back into " + dir +
+           " (upline archive moves only segments before a snapshot)";
+  else if (archive.empty())
+    why += "; if its older segments were archived, give the archive (--archive DIR)";
+  else
+    why += "; neither " + dir + " nor the archive " + archive + " has them";
+  throw StoreError(StoreError::Kind::usage, why);
 }
 
 /// The genesis record's plan (canonical JSON): from the first segment, or DIR/genesis once that
@@ -88,7 +98,7 @@ struct Replayed {
 /// was journaled with. Stops before the first record for which `stop(record, engine)` is true.
 template <class Stop>
 Replayed replay(FileSystem& fs, const std::string& dir, const std::string& archive, std::optional<Engine>& engine, std::uint64_t after,
-                Stop stop) {
+                Stop stop, Gap gap = Gap::walk) {
   Replayed out;
   std::vector<Effect> fx;
   EventReader reader;
@@ -114,7 +124,7 @@ Replayed replay(FileSystem& fs, const std::string& dir, const std::string& archi
     out.applied_to = rec.seq;
     ++out.replayed;
   });
-  check_scan(out.scan, dir, archive);
+  check_scan(out.scan, dir, archive, gap);
   if (!engine) corrupt(journal_path(dir), "no genesis record (" + out.scan.problem + ")");
   if (out.genesis.empty()) out.genesis = read_genesis(fs, dir);
   return out;

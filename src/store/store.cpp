@@ -8,7 +8,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <sys/prctl.h>
+#include <algorithm>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +25,39 @@ std::optional<Durability> parse_durability(std::string_view s) noexcept {
   if (s == "none") return Durability::none;
   return std::nullopt;
 }
+
+namespace {
+
+std::uint64_t file_size_of(FileSystem& fs, const std::string& path) {
+  const int fd = fs.open_read(path);
+  std::uint64_t n = 0;
+  try {
+    n = fs.file_size(fd);
+  } catch (...) {
+    fs.close(fd);
+    throw;
+  }
+  fs.close(fd);
+  return n;
+}
+
+// A segment header cut short or all zero bytes: what a crash leaves of a roll-over not fsynced.
+bool torn_segment_header(FileSystem& fs, const Segment& seg) {
+  const int fd = fs.open_read(seg.path);
+  std::string head(segment_header_size, '\0');
+  std::size_t got = 0;
+  try {
+    got = fs.read_at(fd, 0, head.data(), head.size());
+  } catch (...) {
+    fs.close(fd);
+    throw;
+  }
+  fs.close(fd);
+  head.resize(got);
+  return got < segment_header_size || head.find_first_not_of('\0') == std::string::npos;
+}
+
+}  // namespace
 
 bool holds_store(const std::string& dir, FileSystem* fsp) {
   FileSystem& fs = fsp ? *fsp : posix_file_system();
@@ -72,6 +107,8 @@ std::unique_ptr<Store> Store::create(const std::string& dir, std::string_view pl
   std::string payload;
   encode_record_payload(payload, 0, Code::ok, nullptr, plan->canonical_json(), RecordKind::genesis);
   const std::uint32_t chain = frame_record(image, payload, 0);
+  std::unique_ptr<Store> s(new Store(dir, options, Engine(std::move(*plan)), journal_version));
+  s->lock_fd_ = lock;  // from here the store owns the lock: its destructor releases it on any failure
   // Written under a temporary name and renamed, so that a crash never leaves a half-made journal.
   const int fd = fs.create(path + ".tmp");
   try {
@@ -79,14 +116,11 @@ std::unique_ptr<Store> Store::create(const std::string& dir, std::string_view pl
     fs.sync(fd);
   } catch (...) {
     fs.close(fd);
-    fs.close(lock);
     throw;
   }
   fs.close(fd);
   fs.rename(path + ".tmp", path);
   fs.sync_dir(dir);
-  std::unique_ptr<Store> s(new Store(dir, options, Engine(std::move(*plan)), journal_version));
-  s->lock_fd_ = lock;
   s->genesis_plan_ = s->engine_.plan().canonical_json();
   s->chain_ = chain;
   s->segment_used_ = image.size();
@@ -97,7 +131,7 @@ std::unique_ptr<Store> Store::create(const std::string& dir, std::string_view pl
 std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options) {
   FileSystem& fs = options.fs ? *options.fs : posix_file_system();
   detail::segments_of(fs, dir);  // throws: no journal here
-  const int lock = fs.lock(dir + "/LOCK");
+  int lock = fs.lock(dir + "/LOCK");
   Recovery rec;
   std::optional<Engine> engine;
   try {
@@ -106,7 +140,17 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
     for (const std::string& n : fs.list(dir))
       if (n.size() > 12 && (n.compare(0, 8, "journal-") == 0 || n.compare(0, 9, "snapshot-") == 0) && n.compare(n.size() - 4, 4, ".tmp") == 0)
         fs.remove(dir + "/" + n);
-    const std::vector<Segment> segs = detail::segments_of(fs, dir);
+    std::vector<Segment> segs = detail::segments_of(fs, dir);
+    if (segs.size() > 1 && torn_segment_header(fs, segs.back())) {
+      // A later segment whose header a crash cut short: possible only with Durability::none, which
+      // does not fsync a roll-over. It holds no record; removed, the segment before is the last.
+      rec.notes.push_back(segs.back().path + ": torn segment removed: its header is cut short or zero-filled");
+      fs.remove(segs.back().path);
+      fs.sync_dir(dir);
+      segs.pop_back();
+    }
+    if (segs.empty())
+      throw StoreError(StoreError::Kind::usage, dir + ": only the genesis record is here; every journal segment is gone (archived?)");
     // Where the journal ends, from its last segment alone (the full check is the replay below).
     const JournalScan probe = scan_segments(fs, {segs.back()}, segs.back().first_seq);
     if (probe.end == JournalScan::End::corrupt) corrupt(probe.path, probe.problem);
@@ -135,32 +179,37 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
         rec.notes.push_back(name + " skipped: " + e.what());
       }
     }
-    detail::Replayed r = detail::replay(fs, dir, {}, engine, rec.snapshot_seq, [](const JournalRecord&, const Engine&) { return false; });
+    detail::Replayed r = detail::replay(fs, dir, {}, engine, rec.snapshot_seq, [](const JournalRecord&, const Engine&) { return false; },
+                                        detail::Gap::recovering);
     rec.replayed = r.replayed;
     std::uint64_t active_size = r.scan.valid_bytes;
+    const std::string active = r.scan.path;
     if (r.scan.end == JournalScan::End::torn_tail) {
-      const int rfd = fs.open_read(r.scan.path);
-      const std::uint64_t size = fs.file_size(rfd);
-      fs.close(rfd);
       rec.torn_tail = true;
-      rec.truncated_bytes = size - r.scan.valid_bytes;
+      rec.truncated_bytes = file_size_of(fs, r.scan.path) - r.scan.valid_bytes;
       rec.notes.push_back(r.scan.path + ": torn tail truncated: " + std::to_string(rec.truncated_bytes) + " bytes, " + r.scan.problem);
       fs.truncate(r.scan.path, r.scan.valid_bytes);
       const int fd = fs.open_append(r.scan.path, false);
-      fs.sync(fd);
+      try {
+        fs.sync(fd);
+      } catch (...) {
+        fs.close(fd);
+        throw;
+      }
       fs.close(fd);
     }
     std::unique_ptr<Store> s(new Store(dir, options, std::move(*engine), r.scan.version));
     s->lock_fd_ = lock;
+    lock = -1;  // the store owns it now: its destructor releases it
     s->recovery_ = std::move(rec);
     s->genesis_plan_ = std::move(r.genesis);
     s->chain_ = r.scan.chain;
     s->last_seq_ = s->written_seq_ = s->durable_seq_ = r.scan.last_seq;
     s->segment_used_ = active_size;
-    s->journal_fd_ = s->sync_fd_ = fs.open_append(r.scan.path, false);
+    s->journal_fd_ = s->sync_fd_ = fs.open_append(active, false);
     return s;
   } catch (...) {
-    fs.close(lock);
+    if (lock >= 0) fs.close(lock);
     throw;
   }
 }
@@ -274,7 +323,10 @@ void Store::roll() {
     fs_.rename(path + ".tmp", path);
     if (options_.durability != Durability::none) fs_.sync_dir(dir_);
     const int fd2 = fs_.open_append(path, false);
-    retired_fds_.push_back(journal_fd_);
+    // The sealed segment's descriptor: closed now, unless an fsync of it may be in flight on
+    // another thread (between write() and mark_durable()/mark_failed()), then when it is done.
+    if (sync_pending_) retired_fds_.push_back(journal_fd_);
+    else fs_.close(journal_fd_);
     journal_fd_ = fd2;
   } catch (const StoreError& e) {
     failure_ = e.what();
@@ -310,11 +362,10 @@ void Store::flush(bool fsync) {
 
 std::uint64_t Store::write() {
   check_usable();
-  // No fsync is in flight (the caller's protocol): the descriptors of sealed segments can go.
-  for (int fd : retired_fds_) fs_.close(fd);
-  retired_fds_.clear();
+  close_retired();  // no fsync is in flight (the caller's protocol): sealed segments' descriptors can go
   write_out();
   sync_fd_ = journal_fd_;
+  sync_pending_ = true;
   if (child_ > 0) poll_snapshot(false);
   if (ready_seq_ > 0 && durable_seq_ >= ready_seq_) publish_snapshot(ready_seq_);
   return written_seq_;
@@ -322,18 +373,30 @@ std::uint64_t Store::write() {
 
 void Store::sync_written() const { fs_.sync(sync_fd_); }
 
+void Store::close_retired() noexcept {
+  sync_pending_ = false;
+  for (int fd : retired_fds_) {
+    try {
+      fs_.close(fd);
+    } catch (...) {  // a descriptor that cannot be closed is not worth stopping for
+    }
+  }
+  retired_fds_.clear();
+}
+
 void Store::mark_durable(std::uint64_t seq) noexcept {
+  close_retired();
   if (seq > durable_seq_ && seq <= written_seq_) durable_seq_ = seq;
 }
 
 void Store::mark_failed(const std::string& what) {
+  close_retired();
   if (!failure_) failure_ = what;
 }
 
 void Store::commit() {
   check_usable();
-  for (int fd : retired_fds_) fs_.close(fd);  // (as in write(): no fsync is in flight)
-  retired_fds_.clear();
+  close_retired();  // (as in write(): no fsync is in flight)
   flush(options_.durability != Durability::none);
   if (child_ > 0) poll_snapshot(false);
   if (ready_seq_ > 0 && durable_seq_ >= ready_seq_) publish_snapshot(ready_seq_);
@@ -364,33 +427,56 @@ std::uint64_t Store::start_snapshot() {
 void Store::start_background_snapshot() {
   const std::uint64_t seq = last_seq_;
   const std::string path = dir_ + "/" + snapshot_name(seq);
-  const int fd = fs_.create(path + ".tmp");
+  // The child says it succeeded by writing one byte to a pipe before it exits: a host that
+  // ignores SIGCHLD (whose children waitpid() cannot see) still learns the outcome.
+  int done[2];
+  if (::pipe2(done, O_CLOEXEC) != 0) throw StoreError(StoreError::Kind::io, "pipe for a background snapshot: " + std::string(std::strerror(errno)));
+  int fd = -1;
+  try {
+    fd = fs_.create(path + ".tmp");
+  } catch (...) {
+    ::close(done[0]);
+    ::close(done[1]);
+    throw;
+  }
   std::fflush(nullptr);  // nothing buffered is written twice
   const pid_t pid = ::fork();
   if (pid < 0) {
+    const int err = errno;
+    ::close(done[0]);
+    ::close(done[1]);
     fs_.close(fd);
     fs_.remove(path + ".tmp");
-    throw StoreError(StoreError::Kind::io, "fork for a background snapshot: " + std::string(std::strerror(errno)));
+    throw StoreError(StoreError::Kind::io, "fork for a background snapshot: " + std::string(std::strerror(err)));
   }
   if (pid == 0) {
-    // The child: its memory is the state as of `seq`, frozen by copy-on-write. It holds nothing
-    // of the parent's open (the lock, the journal, a server's sockets) and dies with it.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // The child: its memory is the state as of `seq`, frozen by copy-on-write. It keeps only the
+    // snapshot's descriptor and the pipe's write end — not the lock, the journal or a server's
+    // sockets, so that it never holds them past its parent. If the parent dies meanwhile, the
+    // child finishes its file, which the next open removes as a leftover .tmp.
     ::signal(SIGTERM, SIG_DFL);
     ::signal(SIGINT, SIG_DFL);
-    if (fd > 3) ::close_range(3, static_cast<unsigned>(fd - 1), 0);
-    ::close_range(static_cast<unsigned>(fd + 1), ~0U, 0);
-    int status = 0;
+    const unsigned lo = static_cast<unsigned>(std::min(fd, done[1])), hi = static_cast<unsigned>(std::max(fd, done[1]));
+    if (lo > 3) ::close_range(3, lo - 1, 0);
+    if (hi > lo + 1) ::close_range(lo + 1, hi - 1, 0);
+    ::close_range(hi + 1, ~0U, 0);
+    int status = 1;
     try {
       fs_.write(fd, encode_snapshot(engine_.state(), seq));
       fs_.sync(fd);
+      status = 0;
     } catch (...) {
-      status = 1;
+    }
+    if (status == 0) {
+      const char ok = 1;
+      status = ::write(done[1], &ok, 1) == 1 ? 0 : 1;
     }
     ::_exit(status);
   }
+  ::close(done[1]);
   fs_.close(fd);
   child_ = pid;
+  child_done_fd_ = done[0];
   child_seq_ = seq;
   appends_since_poll_ = 0;
   since_snapshot_ = bytes_since_snapshot_ = 0;
@@ -399,21 +485,35 @@ void Store::start_background_snapshot() {
 void Store::poll_snapshot(bool wait) {
   appends_since_poll_ = 0;
   if (child_ <= 0) return;
-  int status = 0;
-  pid_t r;
+  // The pipe is readable once the child wrote its byte or exited (end of file) — or died.
+  pollfd p{child_done_fd_, POLLIN, 0};
+  int r;
   do {
-    r = ::waitpid(child_, &status, wait ? 0 : WNOHANG);
+    r = ::poll(&p, 1, wait ? -1 : 0);
   } while (r < 0 && errno == EINTR);
   if (r == 0) return;  // still writing
-  const std::string tmp = dir_ + "/" + snapshot_name(child_seq_) + ".tmp";
+  char ok = 0;
+  ssize_t n;
+  do {
+    n = ::read(child_done_fd_, &ok, 1);
+  } while (n < 0 && errno == EINTR);
+  ::close(child_done_fd_);
+  child_done_fd_ = -1;
+  // Reaped when it can be (a host that ignores SIGCHLD has it reaped by the kernel: ECHILD).
+  const pid_t pid = child_;
   child_ = 0;
-  if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    recovery_.notes.push_back("background snapshot of sequence " + std::to_string(child_seq_) + " failed (" +
-                              (r < 0 ? std::string(std::strerror(errno))
-                                     : WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "signal " + std::to_string(WTERMSIG(status))) +
-                              "); the journal has everything");
+  int status = 0;
+  pid_t w;
+  do {
+    w = ::waitpid(pid, &status, 0);
+  } while (w < 0 && errno == EINTR);
+  if (n != 1 || ok != 1) {
+    std::string why = "it did not finish";
+    if (w == pid && WIFEXITED(status)) why = "exit status " + std::to_string(WEXITSTATUS(status));
+    else if (w > 0 && WIFSIGNALED(status)) why = "signal " + std::to_string(WTERMSIG(status));
+    recovery_.notes.push_back("background snapshot of sequence " + std::to_string(child_seq_) + " failed (" + why + "); the journal has everything");
     try {
-      fs_.remove(tmp);
+      fs_.remove(dir_ + "/" + snapshot_name(child_seq_) + ".tmp");
     } catch (const StoreError&) {
     }
     return;
