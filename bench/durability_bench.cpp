@@ -1,7 +1,13 @@
 // durability_bench.cpp — figures for the durable engine (Google Benchmark).
 //
 //   journal append per durability mode    BM_Append/every|group|none      events/s
-//   snapshot write and load, size/member  BM_SnapshotWrite, BM_SnapshotLoad (counters: bytes, bytes/member)
+//   snapshot write and load (format 3)    BM_SnapshotWrite, BM_SnapshotLoad, BM_SnapshotLoadNoDigest,
+//                                         BM_SnapshotDigest (the digest alone), BM_SnapshotReadFile (the
+//                                         file read and nothing else): bytes_per_second of the file's
+//                                         size, counters bytes, bytes/member
+//   format 2's state bytes                BM_StateBytesSave, BM_StateBytesLoad
+// The snapshot benchmarks report wall time, and as CPU time that of every thread of the process
+// (the digest runs on two more), steadier on a shared machine.
 //   recovery from snapshot + tail         BM_Recover                      (members, tail events)
 //
 // Sizes come from the environment so that CI can run a smoke pass in seconds and a person can
@@ -11,6 +17,7 @@
 //   UPLINE_BENCH_DIR       where data directories are made              (default /tmp)
 // The workload is upline::Simulation (the demo's seeded shop), so runs are reproducible.
 #include "tools/simulation.hpp"
+#include "upline/snapshot.hpp"
 #include "upline/store.hpp"
 
 #include <benchmark/benchmark.h>
@@ -101,7 +108,106 @@ const upline::Engine& big_engine() {
   return *engine;
 }
 
+// The snapshot file of big_engine(), written once into the bench directory (and so in the page
+// cache when the loads read it).
+const std::string& snapshot_file() {
+  static const std::string& path = *new std::string([] {  // never destroyed: the atexit below reads it
+    const std::string dir = scratch("snapshot");
+    std::filesystem::create_directories(dir);
+    const std::string p = dir + "/" + upline::snapshot_name(1);
+    upline::FileSystem& fs = upline::posix_file_system();
+    const int fd = fs.create(p);
+    upline::write_snapshot(fs, fd, big_engine().state(), 1);
+    fs.close(fd);
+    std::atexit([] { std::filesystem::remove_all(std::filesystem::path(snapshot_file()).parent_path()); });
+    return p;
+  }());
+  return path;
+}
+
+void size_counters(benchmark::State& state, std::uint64_t bytes) {
+  const upline::Engine& e = big_engine();
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * static_cast<std::int64_t>(state.iterations()));
+  state.counters["members"] = static_cast<double>(e.member_count());
+  state.counters["orders"] = static_cast<double>(e.order_count());
+  state.counters["bytes"] = static_cast<double>(bytes);
+  state.counters["bytes/member"] = static_cast<double>(bytes) / static_cast<double>(e.member_count());
+}
+
+// write_snapshot to a file (format 3: the tables in bulk, the digest computed meanwhile), without
+// fsync: what a background snapshot costs before the disk.
 void BM_SnapshotWrite(benchmark::State& state) {
+  const upline::Engine& e = big_engine();
+  const std::string path = snapshot_file() + ".w";
+  upline::FileSystem& fs = upline::posix_file_system();
+  std::uint64_t bytes = 0;
+  for (auto _ : state) {
+    const int fd = fs.create(path);
+    upline::write_snapshot(fs, fd, e.state(), 1);
+    fs.close(fd);
+    state.PauseTiming();
+    bytes = std::filesystem::file_size(path);
+    std::filesystem::remove(path);
+    state.ResumeTiming();
+  }
+  size_counters(state, bytes);
+}
+BENCHMARK(BM_SnapshotWrite)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+
+// read_snapshot of that file, every check and the digest's.
+void BM_SnapshotLoad(benchmark::State& state) {
+  const std::string& path = snapshot_file();
+  for (auto _ : state) {
+    std::uint64_t seq = 0;
+    upline::Engine e(upline::read_snapshot(upline::posix_file_system(), path, seq));
+    benchmark::DoNotOptimize(&e);
+  }
+  size_counters(state, std::filesystem::file_size(path));
+}
+BENCHMARK(BM_SnapshotLoad)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+
+// The same without recomputing the digest (every section's CRC and every value still checked).
+void BM_SnapshotLoadNoDigest(benchmark::State& state) {
+  const std::string& path = snapshot_file();
+  for (auto _ : state) {
+    std::uint64_t seq = 0;
+    upline::Engine e(upline::read_snapshot(upline::posix_file_system(), path, seq, upline::DigestCheck::skip));
+    benchmark::DoNotOptimize(&e);
+  }
+  size_counters(state, std::filesystem::file_size(path));
+}
+BENCHMARK(BM_SnapshotLoadNoDigest)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+
+// The digest alone (state.hpp digest: the canonical stream walked and hashed on two threads); the
+// bytes are the snapshot file's, so that its rate compares with the loads'.
+void BM_SnapshotDigest(benchmark::State& state) {
+  const upline::Engine& e = big_engine();
+  for (auto _ : state) {
+    std::string d = e.digest();
+    benchmark::DoNotOptimize(d.data());
+  }
+  size_counters(state, std::filesystem::file_size(snapshot_file()));
+}
+BENCHMARK(BM_SnapshotDigest)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+
+// Reading the file and nothing else (like `cat FILE > /dev/null`): the floor of a load.
+void BM_SnapshotReadFile(benchmark::State& state) {
+  const std::string& path = snapshot_file();
+  upline::FileSystem& fs = upline::posix_file_system();
+  std::vector<char> buf(std::size_t{4} << 20);
+  for (auto _ : state) {
+    const int fd = fs.open_read(path);
+    std::uint64_t at = 0;
+    while (const std::size_t got = fs.read_at(fd, at, buf.data(), buf.size())) at += got;
+    fs.close(fd);
+    benchmark::DoNotOptimize(at);
+  }
+  size_counters(state, std::filesystem::file_size(path));
+}
+BENCHMARK(BM_SnapshotReadFile)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+
+// Format 2's state bytes (state.hpp save_state / load_state), which snapshots held before format 3.
+void BM_StateBytesSave(benchmark::State& state) {
   const upline::Engine& e = big_engine();
   std::size_t bytes = 0;
   for (auto _ : state) {
@@ -109,21 +215,19 @@ void BM_SnapshotWrite(benchmark::State& state) {
     bytes = s.size();
     benchmark::DoNotOptimize(s.data());
   }
-  state.counters["members"] = static_cast<double>(e.member_count());
-  state.counters["bytes"] = static_cast<double>(bytes);
-  state.counters["bytes/member"] = static_cast<double>(bytes) / static_cast<double>(e.member_count());
+  size_counters(state, bytes);
 }
-BENCHMARK(BM_SnapshotWrite)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StateBytesSave)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 
-void BM_SnapshotLoad(benchmark::State& state) {
+void BM_StateBytesLoad(benchmark::State& state) {
   const std::string bytes = big_engine().save_state();
   for (auto _ : state) {
     upline::Engine e = upline::Engine::load_state(bytes);
     benchmark::DoNotOptimize(&e);
   }
-  state.counters["bytes"] = static_cast<double>(bytes.size());
+  size_counters(state, bytes.size());
 }
-BENCHMARK(BM_SnapshotLoad)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StateBytesLoad)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 
 // Recovery as Store::open does it: the newest snapshot, then the journal after it. The journal
 // holds UPLINE_BENCH_EVENTS events; the snapshot is taken at 90% of them, so the tail is 10%.

@@ -6,12 +6,13 @@
 //                         ones and text that never parsed among them
 //   journal-truncated     the same, cut in the middle of its last record (a torn tail)
 //   journal-zero-tail     the same, followed by zeros
-//   snapshot.snap         a snapshot file of the same store
-//   state.bin             the engine state inside it (Engine::save_state)
+//   snapshot-v3.snap      a snapshot file of the same store (format 3)
+//   state.bin             the engine state in it as save_state bytes (Engine::save_state)
 //   payload-<kind>.bin    one record payload of each kind
 #include "upline/journal.hpp"
 #include "upline/door.hpp"
 #include "tools/simulation.hpp"
+#include "upline/snapshot.hpp"
 #include "upline/store.hpp"
 
 #include <cstdio>
@@ -93,9 +94,9 @@ int main(int argc, char** argv) {
   write(out + "/journal-truncated", journal.substr(0, offsets.back() + (journal.size() - offsets.back()) / 2));
   write(out + "/journal-zero-tail", journal + std::string(64, '\0'));
   const std::string snap = read(dir + "/" + snap_name);
-  write(out + "/snapshot.snap", snap);
-  const std::size_t header = 16 + 4 + 4 + 8 + 4 + 64 + 8;
-  write(out + "/state.bin", snap.substr(header, snap.size() - header - 4));
+  write(out + "/snapshot-v3.snap", snap);
+  std::uint64_t seq = 0;
+  write(out + "/state.bin", Engine(decode_snapshot(snap, seq)).save_state());
   // One payload of each kind (the first record of each), as framed in the journal.
   std::vector<bool> seen(10, false);
   for (std::size_t i = 0; i < offsets.size(); ++i) {

@@ -336,7 +336,7 @@ State load_v1(ByteReader& r) {
   }
   std::vector<Ledger::Credit> own;
   for (const SavedOrder& o : saved) {
-    if (o.begin > credits || o.count > credits - o.begin) r.fail("order credits inside the credit table");
+    if (o.begin > credits || o.count > credits - o.begin || o.count > Ledger::max_order_credits) r.fail("order credits inside the credit table");
     own.assign(table.begin() + static_cast<std::ptrdiff_t>(o.begin), table.begin() + static_cast<std::ptrdiff_t>(o.begin + o.count));
     st.ledger.restore_order(o.id, o.member, o.shop, o.amount, o.refunded, o.at, own);
   }
@@ -430,6 +430,20 @@ State load_state(std::string_view bytes, std::optional<std::string_view> digest_
   return st;
 }
 
+State state_with_saved_plan(std::string_view plan_json, const std::vector<std::string>& reward_names, const std::vector<std::string>& shop_names) {
+  PlanFaults faults;
+  auto plan = Plan::parse(plan_json, faults);
+  if (!plan) throw FormatError("plan: expected a valid plan (" + faults.message() + ")");
+  State st;
+  for (const auto& n : reward_names)
+    if (st.members.intern_reward(n) + 1 != st.members.reward_names().size()) throw FormatError("reward ids: expected distinct ids");
+  for (const auto& n : shop_names)
+    if (st.ledger.intern_shop(n) + 1 != st.ledger.shop_names().size()) throw FormatError("shop ids: expected distinct ids");
+  st.install(std::make_shared<const Plan>(std::move(*plan)));
+  if (st.members.reward_names() != reward_names) throw FormatError("reward ids: expected every reward of the plan among them");
+  return st;
+}
+
 State decode_state(std::string_view stream, const std::vector<std::string>& reward_names, const std::vector<std::string>& shop_names) {
   ByteReader r(stream);
   if (r.str(64) != state_stream_tag) r.fail("the tag \"" + std::string(state_stream_tag) + "\"");
@@ -509,7 +523,7 @@ State decode_state(std::string_view stream, const std::vector<std::string>& rewa
     const Time at = r.i64();
     if (amount <= 0 || refunded < 0 || refunded > amount) r.fail("order " + json_quote(id) + " with 0 <= refunded <= amount");
     const std::uint32_t count = r.u32();
-    if (count > r.left() / 16) r.fail("a credit count that fits the state");
+    if (count > r.left() / 16 || count > Ledger::max_order_credits) r.fail("a credit count that fits the state (at most 65535)");
     credits.clear();
     for (std::uint32_t k = 0; k < count; ++k) {
       const std::uint32_t to = member_of(st, r, r.i64(), "a credited member");
@@ -678,7 +692,7 @@ void append_order_json(std::string& out, const State& s, std::uint32_t i) {
   const Ledger::Order& o = s.ledger.order(i);
   auto out_it = std::back_inserter(out);
   out += R"({"id":)";
-  append_json_string(out, o.id);
+  append_json_string(out, s.ledger.order_id(o));
   fmt::format_to(out_it, R"(,"member":{},"shop":)", s.members[o.member].id);
   append_json_string(out, s.ledger.shop_names()[o.shop]);
   out += R"(,"amount":")";
@@ -686,7 +700,7 @@ void append_order_json(std::string& out, const State& s, std::uint32_t i) {
   out += R"(","refunded":")";
   append_units(out, o.refunded, plan.money_scale);
   fmt::format_to(out_it, R"(","at":{},"credits":[)", o.at);
-  for (std::uint32_t k = 0; k < o.credit_count; ++k) {
+  for (std::uint32_t k = 0; k < o.credit_count(); ++k) {
     const Ledger::Credit& c = s.ledger.credit(o, k);
     if (k) out += ',';
     fmt::format_to(out_it, R"({{"member":{},"points":")", s.members[c.member].id);

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -62,6 +63,39 @@ TEST_CASE("bytes: crc32c incremental equals one-shot at every split point and al
       d[i] = static_cast<char>(d[i] ^ (1 << bit));
       REQUIRE(Crc32c::compute(d) != whole);
     }
+}
+
+TEST_CASE("bytes: crc32c in hardware equals the tables at random lengths, alignments and seeds") {
+  // Lengths around the three-stream block sizes (3 × 256 and 3 × 8192 bytes) and random ones, at
+  // every alignment of the start; compute() is whichever this CPU uses, compute_portable() the tables.
+  std::uint64_t x = 0x9e3779b97f4a7c15ull;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  std::string data(3 * 8192 * 3 + 64, '\0');
+  for (char& c : data) c = static_cast<char>(next());
+  std::vector<std::size_t> lengths{0, 1, 7, 8, 9, 15, 16, 255, 256, 767, 768, 769, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 + 3 * 256 + 17,
+                                   2 * 3 * 8192 + 5};
+  for (int i = 0; i < 200; ++i) lengths.push_back(static_cast<std::size_t>(next() % (data.size() - 16)));
+  for (std::size_t n : lengths)
+    for (std::size_t align = 0; align < 9; ++align) {
+      CAPTURE(n);
+      CAPTURE(align);
+      const auto seed = static_cast<std::uint32_t>(next());
+      const std::uint32_t portable = Crc32c::compute_portable(data.data() + align, n, seed);
+      REQUIRE(Crc32c::compute(data.data() + align, n, seed) == portable);
+#if UPLINE_CRC32C_X86
+      if (Crc32c::hardware()) REQUIRE(Crc32c::compute_hardware(data.data() + align, n, seed) == portable);
+#endif
+    }
+  MESSAGE("CRC32C in hardware: " << (Crc32c::hardware() ? "yes" : "no (tables)"));
+#if UPLINE_CRC32C_X86
+  if (Crc32c::hardware()) CHECK(Crc32c::compute_hardware("123456789", 9) == 0xE3069283u);
+#endif
+  CHECK(Crc32c::compute_portable("123456789", 9) == 0xE3069283u);
 }
 
 TEST_CASE("bytes: ByteWriter encodes little-endian, fixed width, length-prefixed strings") {

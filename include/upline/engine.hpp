@@ -255,7 +255,7 @@ class Engine {
     const std::uint32_t i = s_.ledger.find_order(id);
     if (i == Ledger::none) return std::nullopt;
     const Ledger::Order& o = s_.ledger.order(i);
-    return OrderView{std::string(o.id), s_.members[o.member].id, s_.ledger.shop_names()[o.shop], Money{o.amount}, Money{o.refunded}, o.at};
+    return OrderView{std::string(s_.ledger.order_id(o)), s_.members[o.member].id, s_.ledger.shop_names()[o.shop], Money{o.amount}, Money{o.refunded}, o.at};
   }
 
   const std::string& tier_name(std::uint32_t t) const noexcept { return s_.plan->tiers[t].name; }

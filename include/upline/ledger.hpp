@@ -35,16 +35,27 @@ class Ledger {
  public:
   static constexpr std::uint32_t none = KeyIndex::none;
 
+  /// The most credits one order records (a purchase makes at most Changes::capacity).
+  static constexpr std::uint32_t max_order_credits = 0xFFFF;
+  static_assert(Changes::capacity <= max_order_credits);
+
+  /// 48 bytes: ten million orders are half a gigabyte. The id is in the order-id arena
+  /// (Ledger::order_id), the credits in the credit table (Ledger::credit).
   struct Order {
-    std::string_view id;        // in the order-id arena (stable)
+    std::uint64_t id_ref;       // the id's offset in the order-id arena << 8 | its length (1..64)
     std::uint32_t member;       // the buyer's member index
     std::uint32_t shop;         // index into shop_names()
     std::int64_t amount;        // money units
     std::int64_t refunded;      // money units, cumulative
     Time at;                    // the purchase's applied time
-    std::uint64_t credit_begin; // into the credit table
-    std::uint32_t credit_count;
+    std::uint64_t credit_ref;   // its first credit in the credit table << 16 | how many (<= max_order_credits)
+
+    std::uint64_t credit_begin() const noexcept { return credit_ref >> 16; }
+    std::uint32_t credit_count() const noexcept { return static_cast<std::uint32_t>(credit_ref & 0xFFFF); }
+    static std::uint64_t id_ref_of(std::uint64_t offset, std::size_t length) noexcept { return offset << 8 | length; }
+    static std::uint64_t credit_ref_of(std::uint64_t begin, std::size_t count) noexcept { return begin << 16 | count; }
   };
+  static_assert(sizeof(Order) == 48, "one order record, 48 bytes: keep it so (docs/PERFORMANCE.md)");
 #pragma pack(push, 4)
   struct Credit {  // 12 bytes: a deep plan records ~11 per purchase
     std::uint32_t member;
@@ -73,7 +84,7 @@ class Ledger {
   // The key of the i-th order / redemption, for their KeyIndex.
   struct OrderKey {
     const Ledger* l;
-    std::string_view operator()(std::uint32_t i) const noexcept { return l->orders_[i].id; }
+    std::string_view operator()(std::uint32_t i) const noexcept { return l->order_id(l->orders_[i]); }
   };
   struct RefKey {
     const Ledger* l;
@@ -94,6 +105,10 @@ class Ledger {
 
   std::size_t order_count() const noexcept { return orders_.size(); }
   const Order& order(std::uint32_t i) const noexcept { return orders_[i]; }
+  /// An order's id.
+  std::string_view order_id(const Order& o) const noexcept {
+    return {order_ids_.at(o.id_ref >> 8), static_cast<std::size_t>(o.id_ref & 0xFF)};
+  }
   /// The index of the order with this id, or none; `hash` is hash_key(id).
   std::uint32_t find_order(std::string_view id, std::uint64_t hash) const noexcept { return order_index_.find(id, hash, order_key()); }
   std::uint32_t find_order(std::string_view id) const noexcept { return find_order(id, hash_key(id)); }
@@ -106,7 +121,8 @@ class Ledger {
   void record_order(std::string_view id, std::uint64_t hash, std::uint32_t member, std::uint32_t shop, std::int64_t amount, Time at,
                     const Changes& credits) {
     const auto i = static_cast<std::uint32_t>(orders_.size());
-    *orders_.emplace() = Order{order_ids_.add(id), member, shop, amount, 0, at, credits_.size(), static_cast<std::uint32_t>(credits.size())};
+    *orders_.emplace() = Order{Order::id_ref_of(order_ids_.append(id), id.size()), member, shop, amount, 0, at, Order::credit_ref_of(credits_.size(), credits.size())};
+    order_id_bytes_ += id.size();
     order_index_.insert(hash, i);
     const Change* c = credits.begin();
     credits_.append(credits.size(), [&c](Credit* dst, std::size_t n) {
@@ -114,18 +130,65 @@ class Ledger {
     });
   }
 
-  /// Appends an order read back from saved bytes, with its credits (members and points); the
-  /// caller has checked them. Its id must not be present yet.
+  /// Appends an order read back from saved bytes, with its credits (members and points, at most
+  /// max_order_credits); the caller has checked them. Its id must not be present yet.
   void restore_order(std::string_view id, std::uint32_t member, std::uint32_t shop, std::int64_t amount, std::int64_t refunded, Time at,
                      const std::vector<Credit>& credits) {
+    if (credits.size() > max_order_credits) throw std::length_error("Ledger: an order of more than 65535 credits");
     const auto i = static_cast<std::uint32_t>(orders_.size());
-    orders_.push_back(Order{order_ids_.add(id), member, shop, amount, refunded, at, credits_.size(), static_cast<std::uint32_t>(credits.size())});
+    orders_.push_back(Order{Order::id_ref_of(order_ids_.append(id), id.size()), member, shop, amount, refunded, at, Order::credit_ref_of(credits_.size(), credits.size())});
+    order_id_bytes_ += id.size();
     order_index_.insert(id, i);
     for (const Credit& c : credits) credits_.push_back(c);
   }
 
+  // Snapshot format 3 restores the tables in bulk, in this order; the caller checks every value
+  // (members, shops, amounts, credit ranges: ledger.hpp trusts them as record_order() made them).
+  /// `bytes` bytes for every order id, back to back, for the caller to fill before
+  /// restore_orders(); `first` receives the arena offset of the first (Order::id_ref_of).
+  char* restore_order_ids(std::size_t bytes, std::uint64_t& first) {
+    order_id_bytes_ += bytes;
+    return order_ids_.add_block(bytes, first);
+  }
+  /// Appends `n` orders written by `write(Order* dst, std::size_t count)` in contiguous runs (their
+  /// ids in restore_order_ids()'s block, their credits those restore_credits() appends next, in
+  /// order); index_orders() must follow before any lookup.
+  template <class Write>
+  void restore_orders(std::size_t n, Write&& write) {
+    orders_.append(n, write);
+  }
+  /// Indexes the orders restored in bulk by id; false if two share an id. It reads the orders and
+  /// writes only the index, so the rest of the ledger may be read meanwhile (a digest).
+  bool index_orders() {
+    const std::size_t first = order_index_.size(), end = orders_.size();
+    order_index_.reserve(end);
+    // Hash a few orders ahead and fetch their home slots, so that the index's cache misses overlap.
+    constexpr std::size_t ahead = 16;
+    std::uint64_t hashes[ahead];
+    for (std::size_t i = first; i < std::min(end, first + ahead); ++i) order_index_.prefetch(hashes[i % ahead] = hash_key(order_id(orders_[i])));
+    for (std::size_t i = first; i < end; ++i) {
+      const std::uint64_t h = hashes[i % ahead];
+      if (i + ahead < end) order_index_.prefetch(hashes[(i + ahead) % ahead] = hash_key(order_id(orders_[i + ahead])));
+      if (!order_index_.insert_unique(order_id(orders_[i]), h, static_cast<std::uint32_t>(i), order_key())) return false;
+    }
+    return true;
+  }
+  /// Appends `n` credits written by `write(Credit* dst, std::size_t count)` in contiguous runs.
+  template <class Write>
+  void restore_credits(std::size_t n, Write&& write) {
+    credits_.append(n, write);
+  }
+  /// Calls `f(const Credit* first, std::size_t count)` for the credit table in order, one
+  /// contiguous run at a time (bulk writes).
+  template <class F>
+  void for_each_credit_run(F&& f) const {
+    credits_.for_each_run(f);
+  }
+  /// The bytes of every order id together.
+  std::uint64_t order_id_bytes() const noexcept { return order_id_bytes_; }
+
   /// The credits order `o` produced, in emission order.
-  const Credit& credit(const Order& o, std::uint32_t k) const noexcept { return credits_[o.credit_begin + k]; }
+  const Credit& credit(const Order& o, std::uint32_t k) const noexcept { return credits_[o.credit_begin() + k]; }
   std::size_t credit_count() const noexcept { return credits_.size(); }
   const Credit& credit_at(std::size_t i) const noexcept { return credits_[i]; }
 
@@ -133,7 +196,7 @@ class Ledger {
   /// for every credit c, round(c × after / amount) − round(c × before / amount), in credit order;
   /// nothing for an increment of 0.
   void clawbacks(const Order& o, std::int64_t after, Changes& out) const {
-    for (std::uint32_t k = 0; k < o.credit_count; ++k) {
+    for (std::uint32_t k = 0, n = o.credit_count(); k < n; ++k) {
       const Credit& c = credit(o, k);
       const std::int64_t d = proportion(c.points, after, o.amount) - proportion(c.points, o.refunded, o.amount);
       if (d > 0) out.push(Change{c.member, -d, Kind::clawback, 0, 0});
@@ -185,6 +248,7 @@ class Ledger {
  private:
   KeyIndex order_index_;  // order id → orders_ index
   StringArena order_ids_;
+  std::uint64_t order_id_bytes_ = 0;  // of every order id together
   chunked_vector<Order> orders_;
   chunked_vector<Credit> credits_;
   std::vector<std::string> shop_names_;

@@ -103,6 +103,50 @@ class Matrix {
     return true;
   }
 
+  /// Snapshot format 3: fills an empty matrix with `count` nodes at once. `members`: node → member
+  /// index (empty when dense: node n holds member n); for under_sponsor, `parents` and `positions`
+  /// give every node's place as restore() takes it (breadth_first ignores them: places are
+  /// implied). `member_count`: how many members there are. Returns false — the matrix is then
+  /// unusable: discard it — unless the nodes hold distinct members, each at a valid place.
+  bool restore_all(std::size_t count, big_vector<std::uint32_t>&& members, const Node* parents, const std::uint8_t* positions,
+                   std::size_t member_count) {
+    if (size_ != 0 || count > member_count || (dense_ ? !members.empty() : members.size() != count)) return false;
+    if (fill_ == Fill::breadth_first) {
+      if (!dense_) {
+        node_of_.assign(member_count, none);
+        for (std::size_t n = 0; n < count; ++n) {
+          const std::uint32_t m = members[n];
+          if (m >= member_count || node_of_[m] != none) return false;
+          node_of_[m] = static_cast<Node>(n);
+        }
+        member_ = std::move(members);
+      }
+      size_ = count;
+      return true;
+    }
+    parent_.reserve(count);
+    position_.reserve(count);
+    full_depth_.reserve(count);
+    children_.reserve(count * width_);
+    if (!dense_) {
+      member_.reserve(count);
+      node_of_.assign(member_count, none);
+    }
+    for (std::size_t n = 0; n < count; ++n) {
+      const std::uint32_t m = dense_ ? static_cast<std::uint32_t>(n) : members[n];
+      if (m >= member_count || node_of(m) != none || !restore(m, parents[n], positions[n])) return false;
+    }
+    return true;
+  }
+
+  /// Whether node n holds member n (tier 0): no node → member table is kept.
+  bool dense() const noexcept { return dense_; }
+  /// Node → member index, size() of them (not dense), for bulk writes.
+  const std::uint32_t* members_data() const noexcept { return member_.data(); }
+  /// Each node's parent (none for node 0) and position, size() of each (under_sponsor), for bulk writes.
+  const Node* parents_data() const noexcept { return parent_.data(); }
+  const std::uint8_t* positions_data() const noexcept { return position_.data(); }
+
   /// True when every one of the width + width^2 + … + width^k positions below `n` is occupied.
   bool levels_filled(Node n, std::uint32_t k) const noexcept {
     if (fill_ == Fill::under_sponsor) return full_depth_[n] >= k;

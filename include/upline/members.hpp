@@ -7,6 +7,7 @@
 // in hash order. Hash tables here only answer lookups.
 #pragma once
 
+#include "upline/bytes.hpp"
 #include "upline/decimal.hpp"
 #include "upline/effect.hpp"
 #include "upline/event.hpp"
@@ -23,6 +24,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -48,8 +50,11 @@ struct MemberRecord {
   std::uint8_t tier = 0;
   Status status = Status::active;
   std::uint8_t queued = 0;  // engine scratch: 1 while in the §8 work list (never saved or hashed)
+  std::uint8_t reserved = 0;  // always 0: the record has no padding (snapshot format 3 stores it as it is)
 };
 static_assert(sizeof(MemberRecord) == 48, "one member record, 48 bytes: keep it so (docs/PERFORMANCE.md)");
+static_assert(std::is_trivially_copyable_v<MemberRecord> && std::has_unique_object_representations_v<MemberRecord>,
+              "a member record is stored byte for byte in snapshot format 3: no padding");
 
 /// Host member id → member index. Open addressing with linear probing over 12-byte slots (the
 /// id's two halves and the index side by side, so a lookup touches one cache line); ids are > 0,
@@ -74,6 +79,17 @@ class IdIndex {
     if ((size_ + 1) * 4 > slots_.size() * 3) rehash(slots_.empty() ? 64 : slots_.size() * 2);
     put(Slot::of(id, index));
     ++size_;
+  }
+  /// Inserts `id` (> 0) unless it is present: then returns false and changes nothing.
+  bool insert_unique(MemberId id, std::uint32_t index) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) rehash(slots_.empty() ? 64 : slots_.size() * 2);
+    const Slot s = Slot::of(id, index);
+    std::size_t i = slot(id);
+    for (; (slots_[i].lo | slots_[i].hi) != 0; i = (i + 1) & mask_)
+      if (slots_[i].lo == s.lo && slots_[i].hi == s.hi) return false;
+    slots_[i] = s;  // the slot put() would choose
+    ++size_;
+    return true;
   }
   /// Makes room for `n` ids without growing again.
   void reserve(std::size_t n) {
@@ -277,6 +293,48 @@ class Members {
     }
     bound(r);
   }
+
+  /// Snapshot format 3: fills an empty member table (plan installed: `tiers` tiers) with `n`
+  /// records at once. `read(MemberRecord* dst, std::size_t n)` writes them, in join order, as
+  /// saved: the caches reward_floor and queued 0, referral counts as they were. Every record is
+  /// then checked — a new id >= 1, a sponsor who joined earlier, a tier of the plan, a status, the
+  /// caches 0, referrals equal to the members it sponsored — and the id index, the census,
+  /// referrals by tier and the value bound are derived. Throws FormatError naming the first fault
+  /// (the table is then unusable: discard the state).
+  template <class Read>
+  void restore_all(std::size_t n, std::size_t tiers, Read&& read) {
+    const auto fail = [](std::size_t i, const std::string& expected) {
+      throw FormatError("members: record " + std::to_string(i) + ": expected " + expected);
+    };
+    if (!records_.empty() || n >= no_member) throw FormatError("members: expected at most 2^32-2 members in an empty table");
+    records_.resize(n);
+    read(records_.data(), n);
+    index_.reserve(n);
+    if (census_.size() < tiers) census_.resize(tiers, 0);
+    std::vector<std::uint32_t> referrals(n, 0);
+    constexpr std::size_t ahead = 8;  // id index slots fetched ahead: their misses overlap
+    for (std::size_t i = 0; i < std::min(n, ahead); ++i) index_.prefetch(records_[i].id);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + ahead < n) index_.prefetch(records_[i + ahead].id);
+      const MemberRecord& r = records_[i];
+      if (r.id < 1) fail(i, "an id >= 1");
+      if (i == 0 ? r.sponsor != no_member : r.sponsor >= i) fail(i, "a sponsor who joined earlier");
+      if (r.tier >= tiers) fail(i, "a tier of the plan");
+      if (static_cast<std::uint8_t>(r.status) > 1) fail(i, "a status 0 or 1");
+      if (r.reward_floor != 0 || r.queued != 0 || r.reserved != 0) fail(i, "zero bytes where the engine keeps its caches");
+      if (!index_.insert_unique(r.id, static_cast<std::uint32_t>(i))) fail(i, "a new member id (" + std::to_string(r.id) + ")");
+      ++census_[r.tier];
+      if (r.sponsor != no_member) {
+        ++referrals[r.sponsor];
+        if (r.tier > 0) ++referrals_by_tier_[referral_key(r.sponsor, r.tier)];
+      }
+      bound(r);
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      if (records_[i].referrals != referrals[i]) fail(i, "a referral count equal to the members it sponsored");
+  }
+  /// The records in join order (size() of them), for bulk writes.
+  const MemberRecord* records() const noexcept { return records_.data(); }
 
   /// Makes room for `n` members without reallocating.
   void reserve(std::size_t n) {

@@ -2,16 +2,18 @@
 //
 // State gathers everything an engine knows: the plan in force, the members, one matrix per tier,
 // the ledger, the clock, and the counters of the stream. The walk — encode_state() — writes it as
-// one canonical byte stream (docs/DIGEST.md): the digest is the SHA-256 of that stream, and a
-// snapshot stores that stream itself (plus the counters and interning tables, which the digest
-// leaves out), so a state field is added in one place and a snapshot is checked against its digest
-// by hashing its own bytes. decode_state() reads the stream back, checking every count, index and
-// reference, so malformed bytes give a FormatError, never undefined behaviour.
+// one canonical byte stream (docs/DIGEST.md): the digest is the SHA-256 of that stream. The state
+// bytes of save_state() store that stream itself (plus the counters and interning tables, which
+// the digest leaves out), so they are checked against a digest by hashing their own bytes;
+// decode_state() reads the stream back, checking every count, index and reference, so malformed
+// bytes give a FormatError, never undefined behaviour. Snapshot files (snapshot.hpp) now hold the
+// tables themselves (format 3) and are checked by recomputing the digest from what they loaded;
+// the state bytes are what snapshot formats 1 and 2 held.
 //
-//   stream:   str tag · str plan · i64 clock · members (join order) · orders · redemptions ·
-//             adjustments · plan changes                                        (docs/DIGEST.md)
-//   snapshot: str "upline-state-bytes-v2" · u64 applied · u64 rejected · reward ids · shop ids ·
-//             u64 length · stream                                          (docs/DURABILITY.md)
+//   stream:      str tag · str plan · i64 clock · members (join order) · orders · redemptions ·
+//                adjustments · plan changes                                     (docs/DIGEST.md)
+//   state bytes: str "upline-state-bytes-v2" · u64 applied · u64 rejected · reward ids · shop ids ·
+//                u64 length · stream                                       (docs/DURABILITY.md)
 //
 // The encoder is generic over its sink (a byte string, a hash); both get exactly the same bytes.
 #pragma once
@@ -181,15 +183,16 @@ void encode_state(const State& s, Sink& sink) {
   for (std::uint32_t i = 0; i < orders; ++i) {
     if (i + 16 < orders) __builtin_prefetch(&members[l.order(i + 16).member]);
     const Ledger::Order& o = l.order(i);
-    w.str(o.id);
+    w.str(l.order_id(o));
     w.i64(members[o.member].id);
     w.str(l.shop_names()[o.shop]);
     w.i64(o.amount);
     w.i64(o.refunded);
     w.i64(o.at);
-    w.u32(o.credit_count);
-    for (std::uint32_t k = 0; k < o.credit_count; ++k) {
-      const std::uint64_t ahead = o.credit_begin + k + 32;
+    const std::uint32_t credits = o.credit_count();
+    w.u32(credits);
+    for (std::uint32_t k = 0; k < credits; ++k) {
+      const std::uint64_t ahead = o.credit_begin() + k + 32;
       if (ahead < l.credit_count()) __builtin_prefetch(&members[l.credit_at(ahead).member]);
       const Ledger::Credit& c = l.credit(o, k);
       w.i64(members[c.member].id);
@@ -230,15 +233,21 @@ struct StringSink {
 /// libcrypto (the CPU's SHA instructions) when the library is built with it, else portable code.
 std::string digest(const State& s);
 
-// ---- snapshots ------------------------------------------------------------------------------------
+// ---- state bytes (snapshot formats 1 and 2; Engine::save_state) ---------------------------------------
 
-/// The state as snapshot bytes: the counters, the interning tables and the canonical stream.
+/// The state as bytes: the counters, the interning tables and the canonical stream.
 std::string save_state(const State& s);
 
 /// A state from save_state() bytes. `digest`, when given, is checked against the SHA-256 of the
 /// stream inside before anything is decoded. Throws FormatError naming the fault; the result's
 /// digest equals the saved state's. Also reads the bytes of snapshot format 1.
 State load_state(std::string_view bytes, std::optional<std::string_view> digest = std::nullopt);
+
+/// An empty state with a saved plan in force (its canonical JSON or any text that parses to it)
+/// and the saved interning tables in their order, for a snapshot's tables to be restored into
+/// (snapshot.hpp, format 3). Throws FormatError when the plan is not valid, a name repeats, or the
+/// plan names a reward the saved table lacks.
+State state_with_saved_plan(std::string_view plan_json, const std::vector<std::string>& reward_names, const std::vector<std::string>& shop_names);
 
 /// Reads a canonical stream (docs/DIGEST.md) into a state; throws FormatError. `reward_names` and
 /// `shop_names` fix the interning order (empty: first use).

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -159,6 +160,17 @@ class chunked_vector {
     if (n > first_cap_ && first_cap_ < per_chunk) grow_first(std::min(n, per_chunk));
   }
 
+  /// Calls `f(const T* first, std::size_t count)` for the records in order, one contiguous run per
+  /// chunk (bulk writes: a snapshot writes a table from its own memory).
+  template <class F>
+  void for_each_run(F&& f) const {
+    for (std::size_t i = 0, c = 0; i < size_; ++c) {
+      const std::size_t n = std::min(size_ - i, per_chunk);  // i is c × per_chunk
+      f(static_cast<const T*>(chunks_[c]), n);
+      i += n;
+    }
+  }
+
   class const_iterator {
    public:
     const_iterator(const chunked_vector* v, std::size_t i) noexcept : v_(v), i_(i) {}
@@ -203,34 +215,70 @@ class chunked_vector {
   std::size_t first_cap_ = 0;  // capacity of chunks_[0]
 };
 
-/// Append-only storage for strings of at most 255 bytes. Addresses never change. Blocks start
-/// small (a small engine stays small) and double up to 1 MiB; they are not zeroed.
+/// Append-only storage for strings of at most 255 bytes. A string is named by its offset — block
+/// number × 1 MiB + position in the block, a 64-bit number that a record can hold in 56 bits next
+/// to the string's length — or equally by its address: neither ever changes. Blocks start small (a
+/// small engine stays small) and double up to 1 MiB; a string never straddles two of them (but in
+/// a block added whole by add_block()); they are not zeroed.
 class StringArena {
  public:
-  static constexpr std::size_t block = std::size_t{1} << 20;
+  static constexpr int block_bits = 20;
+  static constexpr std::size_t block = std::size_t{1} << block_bits;
   static constexpr std::size_t first_block = std::size_t{1} << 12;
 
-  std::string_view add(std::string_view s) {
+  /// Stores `s`; returns its offset (at() gives its bytes back).
+  std::uint64_t append(std::string_view s) {
     if (s.size() > 255) throw std::length_error("StringArena: a string of more than 255 bytes");
     if (blocks_.empty() || used_ + s.size() > size_) {
-      size_ = blocks_.empty() ? first_block : std::min(size_ * 2, block);
-      blocks_.push_back(std::make_unique_for_overwrite<char[]>(size_));
-      capacity_ += size_;
+      const std::size_t size = next_;
+      blocks_.push_back(allocate(size));
+      capacity_ += size;
+      size_ = size;
       used_ = 0;
+      next_ = std::min(size * 2, block);
     }
-    char* p = blocks_.back().get() + used_;
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    const std::uint64_t at = (std::uint64_t(blocks_.size() - 1) << block_bits) | used_;
+    if (!s.empty()) std::memcpy(blocks_.back() + used_, s.data(), s.size());
     used_ += s.size();
-    return {p, s.size()};
+    return at;
+  }
+  /// Stores `s`; returns it, at its lasting address.
+  std::string_view add(std::string_view s) { return {at(append(s)), s.size()}; }
+  /// The bytes of the string at `offset`.
+  const char* at(std::uint64_t offset) const noexcept { return blocks_[offset >> block_bits] + (offset & (block - 1)); }
+
+  /// `n` bytes in one block of their own, for the caller to fill: strings read back in bulk (a
+  /// snapshot's order ids). Returns where to write them; `first` receives the offset of the first
+  /// byte (byte k is at offset first + k). Later append()s go to further blocks.
+  char* add_block(std::size_t n, std::uint64_t& first) {
+    first = std::uint64_t(blocks_.size()) << block_bits;
+    char* base = allocate(std::max<std::size_t>(n, 1));  // big: huge pages (big_alloc)
+    for (std::size_t k = 0; k == 0 || k * block < n; ++k) blocks_.push_back(base + k * block);  // one per MiB of offsets
+    capacity_ += std::max<std::size_t>(n, 1);
+    size_ = used_ = 0;  // full: the next string starts a block
+    next_ = std::clamp<std::size_t>(std::bit_ceil(std::max<std::size_t>(n, 1)), first_block, block);
+    return base;
   }
   /// Bytes reserved (for memory accounting).
   std::size_t capacity() const noexcept { return capacity_; }
 
  private:
-  std::vector<std::unique_ptr<char[]>> blocks_;
+  struct Free {
+    void operator()(char* p) const noexcept { std::free(p); }
+  };
+  char* allocate(std::size_t size) {
+    owned_.reserve(owned_.size() + 1);  // first: if it throws, nothing leaks
+    char* p = static_cast<char*>(big_alloc(size));
+    owned_.emplace_back(p);
+    return p;
+  }
+
+  std::vector<std::unique_ptr<char, Free>> owned_;
+  std::vector<char*> blocks_;  // by offset >> block_bits (a block from add_block() spans several)
   std::size_t used_ = 0;
-  std::size_t size_ = 0;      // of the last block
-  std::size_t capacity_ = 0;  // of all blocks
+  std::size_t size_ = 0;                // of the last block
+  std::size_t next_ = first_block;      // of the next block
+  std::size_t capacity_ = 0;            // of all blocks
 };
 
 /// A 64-bit hash of a short string (deterministic everywhere; only ever used for lookups). Reads
@@ -308,6 +356,20 @@ class KeyIndex {
     ++size_;
   }
   void insert(std::string_view key, std::uint32_t index) { insert(hash_key(key), index); }
+
+  /// Inserts `key` (hash `h`) for the record at `index` unless a record with an equal key is
+  /// present: then returns false and changes nothing (a table read back checks its keys so).
+  template <class KeyOf>
+  bool insert_unique(std::string_view key, std::uint64_t h, std::uint32_t index, const KeyOf& key_of) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) rehash(slots_.empty() ? 64 : slots_.size() * 2);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    std::size_t i = home(tag);
+    for (std::uint64_t s; (s = slots_[i]) != 0; i = (i + 1) & mask_)
+      if (static_cast<std::uint32_t>(s >> 32) == tag && key_of(static_cast<std::uint32_t>(s) - 1) == key) return false;
+    slots_[i] = (h >> 32 << 32) | (std::uint64_t(index) + 1);  // the slot put() would choose
+    ++size_;
+    return true;
+  }
 
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return slots_.size(); }
