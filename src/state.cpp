@@ -27,13 +27,26 @@ namespace {
 constexpr std::string_view snapshot_tag_v1 = "upline-state-bytes-v1";
 constexpr std::string_view snapshot_tag_v2 = "upline-state-bytes-v2";
 
+#if UPLINE_WITH_OPENSSL
+// libcrypto's SHA-256, fetched once: a digest then takes no lock to find its implementation —
+// which matters in a forked child (a background snapshot) whose parent's other threads may have
+// held libcrypto's locks at the fork.
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched ? fetched : EVP_sha256();
+  }();
+  return md;
+}
+#endif
+
 // SHA-256 through libcrypto when built with it (hardware SHA where the CPU has it), else the
 // portable implementation. Fed in 64 KiB pieces by StreamWriter.
 class HashSink {
  public:
 #if UPLINE_WITH_OPENSSL
   HashSink() : ctx_(EVP_MD_CTX_new()) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) throw std::runtime_error("SHA-256: libcrypto could not start a digest");
+    if (!ctx_ || EVP_DigestInit_ex(ctx_, sha256_md(), nullptr) != 1) throw std::runtime_error("SHA-256: libcrypto could not start a digest");
   }
   ~HashSink() { EVP_MD_CTX_free(ctx_); }
   void write(const char* p, std::size_t n) {
@@ -374,6 +387,12 @@ State load_v1(ByteReader& r) {
 }
 
 }  // namespace
+
+void prepare_digest() {
+#if UPLINE_WITH_OPENSSL
+  (void)sha256_md();
+#endif
+}
 
 std::string digest(const State& s) {
   // A big state is walked and hashed on two threads (about 64 bytes per member and 150 per order:

@@ -233,6 +233,10 @@ struct StringSink {
 /// libcrypto (the CPU's SHA instructions) when the library is built with it, else portable code.
 std::string digest(const State& s);
 
+/// Readies what digest() needs (libcrypto's SHA-256 implementation, fetched once), so that a
+/// forked child — a background snapshot — computes a digest without taking libcrypto's locks.
+void prepare_digest();
+
 // ---- state bytes (snapshot formats 1 and 2; Engine::save_state) ---------------------------------------
 
 /// The state as bytes: the counters, the interning tables and the canonical stream.

@@ -17,7 +17,7 @@ Archived archive_journal(const std::string& dir, const std::string& to, FileSyst
   for (auto it = snaps.rbegin(); it != snaps.rend() && out.oldest_snapshot.empty(); ++it) {
     try {
       std::uint64_t stored = 0;
-      decode_snapshot(fs.read(dir + "/" + it->second), stored);
+      read_snapshot(fs, dir + "/" + it->second, stored);
       if (stored == it->first) {
         out.oldest_snapshot = it->second;
         out.snapshot_seq = it->first;

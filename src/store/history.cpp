@@ -24,7 +24,7 @@ Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t
       if (until && until->by == Until::By::seq && seq > static_cast<std::uint64_t>(until->value)) continue;
       try {
         std::uint64_t stored = 0;
-        State st = decode_snapshot(fs.read(dir + "/" + name), stored);
+        State st = read_snapshot(fs, dir + "/" + name, stored);
         if (stored != seq) continue;
         if (until && until->by == Until::By::time && st.clock > until->value) continue;
         engine.emplace(std::move(st));
@@ -164,7 +164,7 @@ Verification verify(const std::string& dir, FileSystem* fsp, const std::string& 
   for (const auto& [seq, name] : snaps) {
     try {
       std::uint64_t stored = 0;
-      const State st = decode_snapshot(fs.read(dir + "/" + name), stored);
+      const State st = read_snapshot(fs, dir + "/" + name, stored);
       const std::string d = digest(st);
       auto it = digest_at.find(seq);
       if (stored != seq) fail(name + ": holds sequence " + std::to_string(stored));

@@ -169,7 +169,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
       }
       try {
         std::uint64_t stored = 0;
-        State st = decode_snapshot(fs.read(dir + "/" + name), stored);
+        State st = read_snapshot(fs, dir + "/" + name, stored);
         if (stored != seq) throw FormatError("sequence " + std::to_string(seq) + " inside, as its name says");
         engine.emplace(std::move(st));
         rec.snapshot = name;
@@ -440,6 +440,7 @@ void Store::start_background_snapshot() {
     throw;
   }
   std::fflush(nullptr);  // nothing buffered is written twice
+  prepare_digest();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
@@ -462,7 +463,7 @@ void Store::start_background_snapshot() {
     ::close_range(hi + 1, ~0U, 0);
     int status = 1;
     try {
-      fs_.write(fd, encode_snapshot(engine_.state(), seq));
+      write_snapshot(fs_, fd, engine_.state(), seq);
       fs_.sync(fd);
       status = 0;
     } catch (...) {
@@ -558,11 +559,10 @@ std::string Store::snapshot() {
   since_snapshot_ = bytes_since_snapshot_ = 0;
   const std::string name = snapshot_name(last_seq_);
   const std::string path = dir_ + "/" + name;
-  const std::string image = encode_snapshot(engine_.state(), last_seq_);
   // A snapshot failure does not stop the store: the journal still has everything.
   const int fd = fs_.create(path + ".tmp");
   try {
-    fs_.write(fd, image);
+    write_snapshot(fs_, fd, engine_.state(), last_seq_);
     fs_.sync(fd);
   } catch (...) {
     fs_.close(fd);
