@@ -146,8 +146,9 @@ std::string segment_header(std::uint8_t version, std::uint64_t first_seq, std::u
 std::vector<Segment> journal_segments(FileSystem& fs, const std::string& dir, const std::string& archive = {});
 
 /// Scans `segments` in order as one journal, streaming: memory is bounded by the largest record,
-/// not the journal. Starts at the last segment that begins at or before sequence `from` (its
-/// records before `from` are checked and visited too). Ends `missing` when a sequence number from
+/// not the journal. Starts at the last segment that begins at or before sequence `from`; its
+/// records before `from` are checked (CRCs, chain, sequence numbers) but neither decoded nor
+/// visited. Ends `missing` when a sequence number from
 /// `from` on is in no segment; `corrupt` for damage in a sealed segment or a segment that does
 /// not continue the one before.
 using SegmentVisitor = std::function<void(const JournalRecord&, const std::string& path, std::uint64_t offset)>;

@@ -54,7 +54,10 @@ void write_snapshot(FileSystem& fs, int fd, const State& state, std::uint64_t se
 /// section by section straight into the tables (fs.open_read, fs.read_at, fs.file_size); a
 /// format 1 or 2 file is read whole and decoded as before. Throws FormatError naming the fault
 /// (checksum, digest, format, a value), StoreError when the file cannot be read.
-State read_snapshot(FileSystem& fs, const std::string& path, std::uint64_t& seq, DigestCheck check = DigestCheck::verify);
+/// `verified`, when given, receives the digest a format-3 file stored and the load checked (left
+/// unchanged otherwise), so that the caller need not compute it again.
+State read_snapshot(FileSystem& fs, const std::string& path, std::uint64_t& seq, DigestCheck check = DigestCheck::verify,
+                    std::string* verified = nullptr);
 
 /// A snapshot file's bytes for `state` after event `seq` (format 3; what write_snapshot writes).
 std::string encode_snapshot(const State& state, std::uint64_t seq);

@@ -125,6 +125,9 @@ class Store {
   const std::string& genesis_plan() const noexcept { return genesis_plan_; }
 
   const Engine& engine() const noexcept { return engine_; }
+  /// engine().digest(), without computing it when the store was just recovered from a snapshot
+  /// whose load checked it (and nothing was applied since).
+  std::string digest() const;
   std::uint64_t last_seq() const noexcept { return last_seq_; }
   std::uint64_t durable_seq() const noexcept { return durable_seq_; }
   const Recovery& recovery() const noexcept { return recovery_; }
@@ -170,6 +173,8 @@ class Store {
   int child_done_fd_ = -1;                  // …which writes one byte here when it succeeded
   std::uint64_t ready_seq_ = 0;             // a finished background snapshot waiting for its sequence to be durable
   std::uint32_t appends_since_poll_ = 0;
+  std::string digest_;                      // the digest as of digest_seq_, when known without computing it
+  std::uint64_t digest_seq_ = 0;
   std::uint32_t chain_ = 0;
   std::string pending_;
   std::string genesis_plan_;

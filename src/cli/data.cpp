@@ -94,7 +94,7 @@ int status(const DataOptions& o) {
   std::printf("applied   %llu, rejected %llu\n", static_cast<unsigned long long>(e.applied()), static_cast<unsigned long long>(e.rejected()));
   std::printf("members   %zu, orders %zu\n", e.member_count(), e.order_count());
   std::printf("clock     %lld\n", static_cast<long long>(e.clock()));
-  std::printf("digest    %s\n", e.digest().c_str());
+  std::printf("digest    %s\n", store->digest().c_str());
   if (r.snapshot.empty()) std::printf("snapshot  none (replayed %llu records from the genesis)\n", static_cast<unsigned long long>(r.replayed));
   else
     std::printf("snapshot  %s (sequence %llu, then %llu records replayed)\n", r.snapshot.c_str(), static_cast<unsigned long long>(r.snapshot_seq),

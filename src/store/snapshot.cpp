@@ -630,7 +630,7 @@ void read_u32s(SectionReader& r, std::uint32_t* dst, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) dst[i] = get_le<std::uint32_t>(reinterpret_cast<const char*>(dst + i));
 }
 
-State read_tables(Input& in, std::uint64_t& seq, DigestCheck check) {
+State read_tables(Input& in, std::uint64_t& seq, DigestCheck check, std::string* verified = nullptr) {
   const std::uint64_t size = in.size();
   if (size < file_header_bytes + end_section_bytes) throw FormatError("snapshot: a format 3 file shorter than its header and end section");
   char header[file_header_bytes];
@@ -881,6 +881,7 @@ State read_tables(Input& in, std::uint64_t& seq, DigestCheck check) {
   if (!distinct) after_orders.fail("distinct order ids");
   if (check == DigestCheck::verify && computed != stored_digest)
     throw FormatError("snapshot: a state whose digest matches the snapshot's (" + stored_digest + ")");
+  if (verified && check == DigestCheck::verify) *verified = stored_digest;
   return st;
 }
 
@@ -937,7 +938,7 @@ std::string encode_snapshot(const State& state, std::uint64_t seq) {
   return image;
 }
 
-State read_snapshot(FileSystem& fs, const std::string& path, std::uint64_t& seq, DigestCheck check) {
+State read_snapshot(FileSystem& fs, const std::string& path, std::uint64_t& seq, DigestCheck check, std::string* verified) {
   const int fd = fs.open_read(path);
   State st;
   try {
@@ -946,7 +947,7 @@ State read_snapshot(FileSystem& fs, const std::string& path, std::uint64_t& seq,
     const std::size_t got = size >= sizeof head ? fs.read_at(fd, 0, head, sizeof head) : 0;
     if (format_3(std::string_view(head, got))) {
       FileInput in(fs, fd, size);
-      st = read_tables(in, seq, check);
+      st = read_tables(in, seq, check, verified);
     } else {
       // Formats 1 and 2 (and what is neither, which their decoder names): the whole file.
       std::string image(static_cast<std::size_t>(size), '\0');

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <algorithm>
+#include <limits>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -58,6 +59,11 @@ bool torn_segment_header(FileSystem& fs, const Segment& seg) {
 }
 
 }  // namespace
+
+std::string Store::digest() const {
+  if (!digest_.empty() && digest_seq_ == last_seq_) return digest_;
+  return engine_.digest();
+}
 
 bool holds_store(const std::string& dir, FileSystem* fsp) {
   FileSystem& fs = fsp ? *fsp : posix_file_system();
@@ -152,9 +158,10 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
     if (segs.empty())
       throw StoreError(StoreError::Kind::usage, dir + ": only the genesis record is here; every journal segment is gone (archived?)");
     // Where the journal ends, from its last segment alone (the full check is the replay below).
-    const JournalScan probe = scan_segments(fs, {segs.back()}, segs.back().first_seq);
+    const JournalScan probe = scan_segments(fs, {segs.back()}, std::numeric_limits<std::uint64_t>::max());
     if (probe.end == JournalScan::End::corrupt) corrupt(probe.path, probe.problem);
     // The newest snapshot that passes every check; a bad one is skipped (the journal has all).
+    std::string snapshot_digest;
     for (const auto& [seq, name] : snapshots_in(fs, dir)) {
       if (seq > probe.last_seq) {
         // It belongs to a history the journal no longer has; once the journal grows past it, it
@@ -169,7 +176,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
       }
       try {
         std::uint64_t stored = 0;
-        State st = read_snapshot(fs, dir + "/" + name, stored);
+        State st = read_snapshot(fs, dir + "/" + name, stored, DigestCheck::verify, &snapshot_digest);
         if (stored != seq) throw FormatError("sequence " + std::to_string(seq) + " inside, as its name says");
         engine.emplace(std::move(st));
         rec.snapshot = name;
@@ -206,6 +213,10 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
     s->chain_ = r.scan.chain;
     s->last_seq_ = s->written_seq_ = s->durable_seq_ = r.scan.last_seq;
     s->segment_used_ = active_size;
+    if (s->recovery_.replayed == 0 && !snapshot_digest.empty()) {
+      s->digest_ = std::move(snapshot_digest);  // checked by the load: not computed again
+      s->digest_seq_ = s->last_seq_;
+    }
     s->journal_fd_ = s->sync_fd_ = fs.open_append(active, false);
     return s;
   } catch (...) {
