@@ -208,6 +208,17 @@ std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::op
 std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until,
                              const std::function<void(std::string_view)>& write, FileSystem* fs = nullptr, const std::string& archive = {});
 
+/// The genesis record's plan (its canonical JSON): the plan DIR's store was created with.
+std::string genesis_plan(const std::string& dir, FileSystem* fs = nullptr);
+
+/// Gives `visit` every journal record after the genesis, in order, as the Input the one door
+/// applies (Engine::apply), with its sequence number; `visit` returns false to stop. Streams (memory
+/// does not grow with the journal) and only reads, so several walks may run at once, from several
+/// threads. A torn tail ends the walk; corruption or a gap throws StoreError. Returns the last
+/// sequence number visited.
+std::uint64_t walk_journal(const std::string& dir, const std::function<bool(std::uint64_t seq, const Input& input)>& visit,
+                           FileSystem* fs = nullptr, const std::string& archive = {});
+
 /// Gives `line` the result line (door.hpp append_result_json, `upline replay --effects`) of every
 /// journal record in (after, until], in order: the state as of `after` rebuilt, then each record
 /// applied again. `line` returns false to stop. Returns the last sequence number given (0: none).

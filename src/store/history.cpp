@@ -73,6 +73,31 @@ std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::u
   return given;
 }
 
+std::string genesis_plan(const std::string& dir, FileSystem* fsp) {
+  FileSystem& fs = fsp ? *fsp : posix_file_system();
+  detail::segments_of(fs, dir);  // throws: no journal here
+  return detail::read_genesis(fs, dir);
+}
+
+std::uint64_t walk_journal(const std::string& dir, const std::function<bool(std::uint64_t, const Input&)>& visit, FileSystem* fsp,
+                           const std::string& archive) {
+  FileSystem& fs = fsp ? *fsp : posix_file_system();
+  EventReader reader;
+  std::uint64_t last = 0;
+  bool stopped = false;
+  const JournalScan scan = scan_segments(fs, detail::segments_of(fs, dir, archive), 1, [&](const JournalRecord& rec, const std::string&, std::uint64_t) {
+    if (stopped || rec.kind == RecordKind::genesis) return;
+    if (!visit(rec.seq, detail::record_input(reader, rec))) {
+      stopped = true;
+      return;
+    }
+    last = rec.seq;
+  });
+  if (!stopped) detail::check_scan(scan, dir, archive);
+  else if (scan.end == JournalScan::End::corrupt) detail::corrupt(scan.path, scan.problem);
+  return last;
+}
+
 std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until,
                              const std::function<void(std::string_view)>& write, FileSystem* fsp, const std::string& archive) {
   FileSystem& fs = fsp ? *fsp : posix_file_system();

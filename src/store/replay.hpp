@@ -77,13 +77,19 @@ inline Engine genesis_engine(const JournalRecord& genesis, const std::string& pa
   return Engine(std::move(*plan));
 }
 
+/// A journal record as the Input the one door applies: its event, a typed door's fault, or its
+/// text read again by `reader` (the Input then lives until the reader's next read).
+inline Input record_input(EventReader& reader, const JournalRecord& rec) {
+  if (rec.event) return Input(*rec.event);
+  if (rec.kind == RecordKind::rejected) return Input(Rejection{rec.status, rec.text});
+  return reader.read(rec.text);
+}
+
 /// Applies one journal record through the one door; returns the code it gives now.
 inline Code apply_record(Engine& engine, EventReader& reader, const JournalRecord& rec, std::vector<Effect>& fx, Rejection* rejection = nullptr) {
   Rejection local;
   Rejection& why = rejection ? *rejection : local;
-  if (rec.event) return engine.apply(*rec.event, fx, &why) ? Code::ok : why.code;
-  if (rec.kind == RecordKind::rejected) return engine.apply(Input(Rejection{rec.status, rec.text}), fx, &why) ? Code::ok : why.code;
-  return engine.apply(reader.read(rec.text), fx, &why) ? Code::ok : why.code;
+  return engine.apply(record_input(reader, rec), fx, &why) ? Code::ok : why.code;
 }
 
 struct Replayed {
