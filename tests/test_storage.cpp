@@ -145,6 +145,67 @@ TEST_CASE("KeyIndex with adversarial hashes: equal tags, tags at the top of the 
   }
 }
 
+TEST_CASE("KeyIndex::build_unique: a bulk build finds what key-by-key inserts find, wraps, grows, and refuses equal keys") {
+  // The same adversarial hashes as above (wrapping clusters, one tag shared by many keys), built at
+  // once; then more keys inserted one by one through growth: every key found, absent keys not.
+  std::vector<std::string> keys;
+  std::vector<std::uint64_t> hashes;
+  auto key_of = [&](std::uint32_t i) { return std::string_view(keys[i]); };
+  upline::Rng rng(29);
+  const auto draw = [&](std::uint32_t i) {
+    std::uint64_t tag = 0;
+    switch (i % 4) {
+      case 0: tag = 0xffffffffu - rng.below(8); break;
+      case 1: tag = 0x80000000u; break;
+      case 2: tag = rng.below(16); break;
+      default: tag = rng.next() >> 32; break;
+    }
+    return tag << 32 | (rng.next() & 0xffffffffu);
+  };
+  for (const std::uint32_t n : {0u, 1u, 2u, 47u, 48u, 49u, 5000u}) {
+    keys.clear();
+    hashes.clear();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      keys.push_back("b" + std::to_string(n) + "-" + std::to_string(i));
+      hashes.push_back(draw(i));
+    }
+    KeyIndex index;
+    REQUIRE(index.build_unique(n, [&](std::size_t i) { return hashes[i]; }, key_of));
+    CHECK(index.size() == n);
+    CHECK(index.capacity() * 3 >= std::max<std::size_t>(n, 1) * 4);
+    for (std::uint32_t k = 0; k < n; ++k) REQUIRE(index.find(keys[k], hashes[k], key_of) == k);
+    CHECK(index.find("absent", 0xffffffffull << 32, key_of) == KeyIndex::none);
+    CHECK(index.find("absent", 0x80000000ull << 32, key_of) == KeyIndex::none);
+    for (std::uint32_t i = n; i < n + 3000; ++i) {
+      keys.push_back("b" + std::to_string(n) + "-" + std::to_string(i));
+      hashes.push_back(draw(i));
+      REQUIRE(index.find(keys.back(), hashes.back(), key_of) == KeyIndex::none);
+      REQUIRE(index.insert_unique(keys.back(), hashes.back(), i, key_of));
+    }
+    for (std::uint32_t k = 0; k < keys.size(); ++k) REQUIRE(index.find(keys[k], hashes[k], key_of) == k);
+    CHECK_FALSE(index.insert_unique(keys[0], hashes[0], 0, key_of));
+  }
+  // Real hashes of order ids, as a snapshot load builds them.
+  keys.clear();
+  for (std::uint32_t i = 1; i <= 200000; ++i) keys.push_back("o-" + std::to_string(i));
+  KeyIndex orders;
+  REQUIRE(orders.build_unique(keys.size(), [&](std::size_t i) { return upline::hash_key(keys[i]); }, key_of));
+  for (std::uint32_t k = 0; k < keys.size(); ++k) REQUIRE(orders.find(keys[k], key_of) == k);
+  CHECK(orders.find("o-0", key_of) == KeyIndex::none);
+  // Equal keys anywhere, with equal tags or (a key's hash is its own) the same hash: refused, empty.
+  for (const std::size_t dup : {std::size_t{1}, std::size_t{99}, std::size_t{199999}}) {
+    std::vector<std::string> copy = keys;
+    copy[dup] = copy[dup / 2];
+    auto copy_of = [&](std::uint32_t i) { return std::string_view(copy[i]); };
+    KeyIndex bad;
+    CHECK_FALSE(bad.build_unique(copy.size(), [&](std::size_t i) { return upline::hash_key(copy[i]); }, copy_of));
+    CHECK(bad.size() == 0);
+    CHECK(bad.find(copy[0], copy_of) == KeyIndex::none);
+  }
+  // A bulk build is for an empty index only.
+  CHECK_THROWS_AS(orders.build_unique(1, [](std::size_t) { return std::uint64_t{1}; }, key_of), std::logic_error);
+}
+
 TEST_CASE("StringArena keeps every string at a stable address") {
   StringArena arena;
   CHECK(arena.capacity() == 0);

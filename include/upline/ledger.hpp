@@ -160,17 +160,12 @@ class Ledger {
   /// Indexes the orders restored in bulk by id; false if two share an id. It reads the orders and
   /// writes only the index, so the rest of the ledger may be read meanwhile (a digest).
   bool index_orders() {
+    if (order_index_.size() == 0)
+      return order_index_.build_unique(orders_.size(), [this](std::size_t i) { return hash_key(order_id(orders_[i])); }, order_key());
     const std::size_t first = order_index_.size(), end = orders_.size();
     order_index_.reserve(end);
-    // Hash a few orders ahead and fetch their home slots, so that the index's cache misses overlap.
-    constexpr std::size_t ahead = 16;
-    std::uint64_t hashes[ahead];
-    for (std::size_t i = first; i < std::min(end, first + ahead); ++i) order_index_.prefetch(hashes[i % ahead] = hash_key(order_id(orders_[i])));
-    for (std::size_t i = first; i < end; ++i) {
-      const std::uint64_t h = hashes[i % ahead];
-      if (i + ahead < end) order_index_.prefetch(hashes[(i + ahead) % ahead] = hash_key(order_id(orders_[i + ahead])));
-      if (!order_index_.insert_unique(order_id(orders_[i]), h, static_cast<std::uint32_t>(i), order_key())) return false;
-    }
+    for (std::size_t i = first; i < end; ++i)
+      if (!order_index_.insert_unique(order_id(orders_[i]), hash_key(order_id(orders_[i])), static_cast<std::uint32_t>(i), order_key())) return false;
     return true;
   }
   /// Appends `n` credits written by `write(Credit* dst, std::size_t count)` in contiguous runs.

@@ -371,6 +371,61 @@ class KeyIndex {
     return true;
   }
 
+  /// Indexes records 0 .. n-1 at once, record i's key having the hash `hash_of(i)`: for an index
+  /// that is empty (a table read back in bulk). Returns false, leaving the index empty, if two
+  /// records have equal keys (compared through `key_of`).
+  ///
+  /// Inserting key by key writes each at a random slot, and at 100M keys the table (1 GiB) is far
+  /// beyond what the TLB maps: on a virtual machine, where a TLB miss walks two page tables, that
+  /// took minutes. Instead the (tag, index) slots are radix-sorted by tag — three sequential passes
+  /// — and laid out in one forward pass: a key goes to its home slot or just after the key before
+  /// it. Every key then sits at or after its home with no free slot in between, which is all that
+  /// find() and insert() need; keys with equal tags keep index order.
+  template <class HashOf, class KeyOf>
+  bool build_unique(std::size_t n, HashOf&& hash_of, const KeyOf& key_of) {
+    if (size_ != 0) throw std::logic_error("KeyIndex::build_unique: the index is not empty");
+    reserve(n);
+    if (n == 0) return true;
+    // The first n slots hold the unsorted values, `sorted` receives them after three passes.
+    std::uint64_t* const a = slots_.data();
+    for (std::size_t i = 0; i < n; ++i) a[i] = (hash_of(i) >> 32 << 32) | (std::uint64_t(i) + 1);
+    big_vector<std::uint64_t> sorted(n);
+    constexpr int shifts[3] = {32, 43, 54};
+    constexpr std::uint64_t mask[3] = {0x7FF, 0x7FF, 0x3FF};
+    std::vector<std::size_t> counts(3 * 2048, 0);
+    for (std::size_t i = 0; i < n; ++i)
+      for (int d = 0; d < 3; ++d) ++counts[d * 2048 + ((a[i] >> shifts[d]) & mask[d])];
+    std::uint64_t* from = a;
+    std::uint64_t* to = sorted.data();
+    for (int d = 0; d < 3; ++d) {
+      std::size_t* c = &counts[static_cast<std::size_t>(d) * 2048];
+      std::size_t sum = 0;
+      for (std::size_t b = 0; b < 2048; ++b) sum += std::exchange(c[b], sum);
+      for (std::size_t i = 0; i < n; ++i) to[c[(from[i] >> shifts[d]) & mask[d]]++] = from[i];
+      std::swap(from, to);
+    }
+    // Three passes: the sorted values are in `sorted`. Equal keys have equal tags: neighbours.
+    for (std::size_t i = 1; i < n; ++i) {
+      if ((from[i] >> 32) != (from[i - 1] >> 32)) continue;
+      for (std::size_t j = i; j-- > 0 && (from[j] >> 32) == (from[i] >> 32);)
+        if (key_of(static_cast<std::uint32_t>(from[j]) - 1) == key_of(static_cast<std::uint32_t>(from[i]) - 1)) {
+          std::fill(slots_.begin(), slots_.end(), 0);
+          return false;
+        }
+    }
+    std::fill(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(n), 0);
+    std::size_t next = 0, i = 0;
+    for (; i < n; ++i) {
+      const std::size_t at = std::max(home(static_cast<std::uint32_t>(from[i] >> 32)), next);
+      if (at >= slots_.size()) break;  // the rest wrap around to the front: probed in below
+      slots_[at] = from[i];
+      next = at + 1;
+    }
+    for (; i < n; ++i) put(from[i]);
+    size_ = n;
+    return true;
+  }
+
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return slots_.size(); }
   /// Makes room for `n` keys without growing again.
