@@ -257,3 +257,26 @@ TEST_CASE("whatif: ratios and wide decimals") {
   CHECK(upline::format_wide_units(-5, 2) == "-0.05");
   CHECK(upline::format_wide_units(7, 0) == "7");
 }
+
+TEST_CASE("whatif: the HTML page — three charts drawn from the figures, names escaped, the same bytes each time") {
+  const upline::Plan a = two_tier("a <b>&", "0.10", "0.05", "100"), b = two_tier("b", "0.20", "0.10", "50");
+  const upline::WhatIf w = upline::what_if(a, b, lines_history(history_lines), options());
+  std::string page, again;
+  upline::append_whatif_html(page, w);
+  upline::append_whatif_html(again, w);
+  CHECK(page == again);
+  const auto count = [&](std::string_view what) {
+    std::size_t n = 0;
+    for (std::size_t at = page.find(what); at != std::string::npos; at = page.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count("<svg class=\"chart\"") == 3);
+  CHECK(count("class=\"ratio\"") == 2);  // one line per side: two months each
+  CHECK(count("class=\"bar\"") == 4);    // two tiers, two sides
+  CHECK(count("class=\"move\"") == 2);   // members 1 and 2 gain; nobody loses
+  CHECK(page.find("a &lt;b&gt;&amp;") != std::string::npos);
+  CHECK(page.find("a <b>&") == std::string::npos);
+  CHECK(page.find("<title>2026-01: 1.150000</title>") != std::string::npos);  // a's January point
+  CHECK(page.find("<title>member 1: 8.50</title>") != std::string::npos);
+  CHECK(page.find("http://") == page.find("http://www.w3.org/2000/svg"));      // no other URL
+}

@@ -62,6 +62,10 @@ struct SideFigures {
   i128 purchased = 0, refunded = 0;  // money units
   std::vector<std::uint64_t> promotions;  // promotions into each tier
   std::vector<PeriodFigures> periods;    // in time order; only periods in which an event was applied
+
+  /// The payout ratio in millionths (see payout_ratio): overall, and of one of `periods`.
+  std::optional<i128> payout_ratio_millionths() const;
+  std::optional<i128> payout_ratio_millionths(const PeriodFigures& p) const;
 };
 
 /// A member whose tier differs between the sides.
@@ -145,12 +149,20 @@ class WhatIfSide {
 /// Appends the report as one JSON object (docs/LAB.md gives every field): decimals as strings.
 void append_whatif_json(std::string& out, const WhatIf& w);
 
+/// Appends the report as one self-contained HTML page (docs/LAB.md): the figures of both sides,
+/// the payout ratio per period of a and b, the census by tier, the top movers, drawn as inline SVG
+/// by integer arithmetic — no script or style from anywhere else, no network. The same report
+/// gives the same bytes.
+void append_whatif_html(std::string& out, const WhatIf& w);
+
 /// `units` at `scale` as a decimal string ("-12.50"), for the wide sums of a report.
 std::string format_wide_units(i128 units, int scale);
 
 /// points / money as a decimal rounded half to even at 6 places ("0.125000"); nullopt when money
 /// is not positive. Both in units at their scales.
 std::optional<std::string> payout_ratio(i128 points, int points_scale, i128 money, int money_scale);
+/// The same ratio as an integer number of millionths.
+std::optional<i128> payout_ratio_millionths(i128 points, int points_scale, i128 money, int money_scale);
 
 /// The start of the period holding `t` (ms since the epoch, UTC) and its label: "2026-11-30" for
 /// a day or a week (its Monday), "2026-11" for a month.

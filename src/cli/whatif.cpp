@@ -14,7 +14,7 @@ namespace upline::cli {
 namespace {
 
 struct WhatIfCommand {
-  std::string plan, plan_b, events, data, archive, report, period = "month";
+  std::string plan, plan_b, events, data, archive, report, html, period = "month";
   std::uint64_t from = 0, until = 0, top = 10;
   bool has_from = false, has_until = false;
 };
@@ -26,6 +26,7 @@ int whatif(const WhatIfCommand& o) {
     fail(exit_usage, "--plan: not with --data (plan a is the plan " + o.data + " was created with; plan events in its journal apply to both sides)");
   if (!o.archive.empty() && o.data.empty()) fail(exit_usage, "--archive: only with --data");
   if (o.events == "-" && o.plan_b == "-") fail(exit_usage, "--plan-b and --events cannot both read standard input");
+  if (!o.html.empty() && o.html == o.report) fail(exit_usage, "--html: the same file as --report (" + o.report + ")");
   const std::optional<Period> period = period_named(o.period);
   if (!period) fail(exit_usage, "--period: \"" + o.period + "\" is not day, week or month");
 
@@ -58,6 +59,13 @@ int whatif(const WhatIfCommand& o) {
   // The report is created before the work, so that a path that cannot be written fails first, and
   // removed again when the work fails: a failed command leaves nothing.
   Output report(o.report);
+  std::unique_ptr<Output> html;
+  try {
+    if (!o.html.empty()) html = std::make_unique<Output>(o.html);
+  } catch (...) {
+    report.discard();
+    throw;
+  }
   WhatIf w;
   try {
     try {
@@ -69,6 +77,7 @@ int whatif(const WhatIfCommand& o) {
     }
   } catch (...) {
     report.discard();
+    if (html) html->discard();
     throw;
   }
   std::string out;
@@ -76,6 +85,12 @@ int whatif(const WhatIfCommand& o) {
   out += '\n';
   report.write(out);
   report.close();
+  if (html) {
+    out.clear();
+    append_whatif_html(out, w);
+    html->write(out);
+    html->close();
+  }
   return exit_ok;
 }
 
@@ -85,8 +100,8 @@ void add_whatif(CLI::App& app) {
   auto o = std::make_shared<WhatIfCommand>();
   CLI::App* c = app.add_subcommand("whatif", "apply a history under its plan and under plan b; report what differs");
   set_usage(c,
-            "upline whatif --plan A.json --plan-b B.json --events EVENTS.jsonl --report OUT.json [options]\n"
-            "       upline whatif --data DIR --plan-b B.json [--archive ARCHIVE] --report OUT.json [options]");
+            "upline whatif --plan A.json --plan-b B.json --events EVENTS.jsonl --report OUT.json [--html OUT.html] [options]\n"
+            "       upline whatif --data DIR --plan-b B.json [--archive ARCHIVE] --report OUT.json [--html OUT.html] [options]");
   c->description(
       "Applies the same events twice, at the same time on two threads: side a under the plan they\n"
       "were applied with (--plan, or the plan DIR was created with), side b with plan b in place of\n"
@@ -94,7 +109,7 @@ void add_whatif(CLI::App& app) {
       "events inside the history apply on both sides. Writes one JSON report (docs/LAB.md): per side\n"
       "the digest, the census, balance and lifetime totals, points issued and removed by kind, money,\n"
       "the payout ratio overall and per period, promotions; then who changes tier, who gains and who\n"
-      "loses. Every figure is an exact decimal.");
+      "loses. Every figure is an exact decimal. --html also writes it as a page with charts.");
   c->add_option("--plan", o->plan, "plan a, with --events: a file or a bundled name")->type_name("A.json");
   c->add_option("--plan-b", o->plan_b, "plan b: a file or a bundled name")->required()->type_name("B.json");
   c->add_option("--events", o->events, "the history: one JSON event per line ('-': standard input)")->type_name("EVENTS.jsonl");
@@ -108,6 +123,7 @@ void add_whatif(CLI::App& app) {
   c->add_option("--period", o->period, "the payout ratio's period: day, week or month (default month)")->type_name("PERIOD");
   c->add_option("--top", o->top, "how many tier moves, gainers and losers to list (default 10)")->check(count_in(0, 1'000'000))->type_name("N");
   c->add_option("--report", o->report, "where the JSON report goes ('-': standard output)")->required()->type_name("OUT.json");
+  c->add_option("--html", o->html, "also write the report as one self-contained HTML page with charts ('-': standard output)")->type_name("OUT.html");
   set_body(c, [o] { return whatif(*o); });
 }
 

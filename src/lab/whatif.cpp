@@ -139,9 +139,9 @@ std::string format_wide_units(i128 units, int scale) {
   return out;
 }
 
-std::optional<std::string> payout_ratio(i128 points, int points_scale, i128 money, int money_scale) {
+std::optional<i128> payout_ratio_millionths(i128 points, int points_scale, i128 money, int money_scale) {
   if (money <= 0) return std::nullopt;
-  // (points / 10^ps) / (money / 10^ms) at 6 places: points × 10^ms × 10^6 / (money × 10^ps),
+  // (points / 10^ps) / (money / 10^ms) in millionths: points × 10^ms × 10^6 / (money × 10^ps),
   // rounded once, half to even, symmetric for a negative figure (clawbacks above credits).
   const bool negative = points < 0;
   const u128 num = static_cast<u128>(negative ? -points : points) * static_cast<u128>(pow10_wide(money_scale + 6));
@@ -149,7 +149,23 @@ std::optional<std::string> payout_ratio(i128 points, int points_scale, i128 mone
   u128 q = num / den;
   const u128 r = num % den;
   if (r * 2 > den || (r * 2 == den && (q & 1) != 0)) ++q;
-  return format_wide_units(negative ? -static_cast<i128>(q) : static_cast<i128>(q), 6);
+  return negative ? -static_cast<i128>(q) : static_cast<i128>(q);
+}
+
+std::optional<std::string> payout_ratio(i128 points, int points_scale, i128 money, int money_scale) {
+  const std::optional<i128> r = payout_ratio_millionths(points, points_scale, money, money_scale);
+  if (!r) return std::nullopt;
+  return format_wide_units(*r, 6);
+}
+
+std::optional<i128> SideFigures::payout_ratio_millionths() const {
+  i128 upline = 0;
+  for (const i128 u : issued_upline) upline += u;
+  return upline::payout_ratio_millionths(issued_own + upline - removed_clawback, points_scale, purchased - refunded, money_scale);
+}
+
+std::optional<i128> SideFigures::payout_ratio_millionths(const PeriodFigures& p) const {
+  return upline::payout_ratio_millionths(p.paid - p.clawed_back, points_scale, p.purchased - p.refunded, money_scale);
 }
 
 // ---- one side ----------------------------------------------------------------------------------
@@ -369,8 +385,8 @@ WhatIf what_if(const Plan& a, const Plan& b, const History& history, const WhatI
 
 namespace {
 
-void append_ratio(std::string& out, const std::optional<std::string>& r) {
-  if (r) out += '"' + *r + '"';
+void append_ratio(std::string& out, const std::optional<i128>& millionths) {
+  if (millionths) out += '"' + format_wide_units(*millionths, 6) + '"';
   else out += "null";
 }
 
@@ -395,12 +411,10 @@ void append_side(std::string& out, const SideFigures& f, Period period) {
   out += ",\"issued\":{\"own\":";
   append_points(out, f.issued_own, ps);
   out += ",\"upline\":{";
-  i128 upline = 0;
   for (std::size_t t = 0; t < f.tier_names.size(); ++t) {
     if (t) out += ',';
     out += json_quote(f.tier_names[t]) + ':';
     append_points(out, f.issued_upline[t], ps);
-    upline += f.issued_upline[t];
   }
   out += "},\"adjust\":";
   append_points(out, f.issued_adjust, ps);
@@ -415,7 +429,7 @@ void append_side(std::string& out, const SideFigures& f, Period period) {
   out += ",\"refunded\":";
   append_points(out, f.refunded, ms);
   out += ",\"payout_ratio\":";
-  append_ratio(out, payout_ratio(f.issued_own + upline - f.removed_clawback, ps, f.purchased - f.refunded, ms));
+  append_ratio(out, f.payout_ratio_millionths());
   out += ",\"promotions\":{";
   for (std::size_t t = 0; t < f.tier_names.size(); ++t) {
     if (t) out += ',';
@@ -434,7 +448,7 @@ void append_side(std::string& out, const SideFigures& f, Period period) {
     out += ",\"clawed_back\":";
     append_points(out, p.clawed_back, ps);
     out += ",\"payout_ratio\":";
-    append_ratio(out, payout_ratio(p.paid - p.clawed_back, ps, p.purchased - p.refunded, ms));
+    append_ratio(out, f.payout_ratio_millionths(p));
     out += '}';
   }
   out += "]}";
