@@ -73,5 +73,6 @@ void add_generate(CLI::App& app);
 void add_data_commands(CLI::App& app);  // apply, status, dump, verify, export, snapshot
 void add_serve(CLI::App& app);
 void add_whatif(CLI::App& app);
+void add_genealogy(CLI::App& app);
 
 }  // namespace upline::cli
