@@ -640,20 +640,77 @@ void append_member_json(std::string& out, const State& s, std::uint32_t m) {
   out += "]}";
 }
 
-void append_member_card_json(std::string& out, const State& s, std::uint32_t m) {
-  append_member_json(out, s, m);
-  out.pop_back();  // the member object's closing brace: the card goes on in the same object
+namespace {
+
+// The next tier's promote_at criteria with what member m has and needs; returns whether all hold.
+bool append_criteria_json(std::string& out, const State& s, std::uint32_t m, const PromoteAt& c) {
+  const Plan& plan = *s.plan;
   const MemberRecord& r = s.members[m];
-  fmt::format_to(std::back_inserter(out), R"(,"referrals":{},"benefits":{{)", r.referrals);
+  auto out_it = std::back_inserter(out);
+  out += '[';
+  bool first = true, all = true;
+  auto open = [&](const char* name) {
+    if (!first) out += ',';
+    first = false;
+    out += R"({"criterion":")";
+    out += name;
+    out += "\",";
+  };
+  if (c.lifetime_points) {
+    const bool met = r.lifetime >= c.lifetime_points->units;
+    open("lifetime_points");
+    out += R"("have":")";
+    append_units(out, r.lifetime, plan.points_scale);
+    out += R"(","need":")";
+    append_units(out, c.lifetime_points->units, plan.points_scale);
+    fmt::format_to(out_it, R"(","met":{}}})", met);
+    all = all && met;
+  }
+  if (c.direct_referrals) {
+    const std::uint64_t have = s.members.referrals_at_least(m, c.direct_referrals->min_tier, plan.tiers.size());
+    const bool met = have >= c.direct_referrals->count;
+    open("direct_referrals");
+    out += R"("min_tier":)";
+    append_json_string(out, plan.tiers[c.direct_referrals->min_tier].name);
+    fmt::format_to(out_it, R"(,"have":{},"need":{},"met":{}}})", have, c.direct_referrals->count, met);
+    all = all && met;
+  }
+  if (c.filled_levels) {
+    // The deepest k <= need for which the member's matrix levels 1..k below it are all filled.
+    const Matrix& mx = s.matrices[r.tier];
+    const Matrix::Node n = mx.node_of(m);
+    std::uint32_t have = 0;
+    while (have < *c.filled_levels && mx.levels_filled(n, have + 1)) ++have;
+    open("filled_levels");
+    fmt::format_to(out_it, R"("have":{},"need":{},"met":{}}})", have, *c.filled_levels, have >= *c.filled_levels);
+    all = all && have >= *c.filled_levels;
+  }
+  out += ']';
+  return all;
+}
+
+void append_benefits_json(std::string& out, const Tier& tier) {
+  out += '{';
   bool first = true;
-  for (const auto& [key, value] : s.plan->tiers[r.tier].benefits) {  // a std::map: keys sorted
+  for (const auto& [key, value] : tier.benefits) {  // a std::map: keys sorted
     if (!first) out += ',';
     first = false;
     append_json_string(out, key);
     out += ':';
     append_json_string(out, value);
   }
-  out += R"(},"progress":)";
+  out += '}';
+}
+
+}  // namespace
+
+void append_member_card_json(std::string& out, const State& s, std::uint32_t m) {
+  append_member_json(out, s, m);
+  out.pop_back();  // the member object's closing brace: the card goes on in the same object
+  const MemberRecord& r = s.members[m];
+  fmt::format_to(std::back_inserter(out), R"(,"referrals":{},"benefits":)", r.referrals);
+  append_benefits_json(out, s.plan->tiers[r.tier]);
+  out += R"(,"progress":)";
   append_progress_json(out, s, m);
   out += '}';
 }
@@ -666,44 +723,35 @@ void append_progress_json(std::string& out, const State& s, std::uint32_t m) {
     return;
   }
   const Tier& next = plan.tiers[r.tier + 1u];
-  const PromoteAt& c = *next.promote_at;
-  auto out_it = std::back_inserter(out);
   out += R"({"tier":)";
   append_json_string(out, next.name);
-  out += R"(,"criteria":[)";
-  bool first = true;
-  auto open = [&](const char* name) {
-    if (!first) out += ',';
-    first = false;
-    out += R"({"criterion":")";
-    out += name;
-    out += "\",";
-  };
-  if (c.lifetime_points) {
-    open("lifetime_points");
-    out += R"("have":")";
-    append_units(out, r.lifetime, plan.points_scale);
-    out += R"(","need":")";
-    append_units(out, c.lifetime_points->units, plan.points_scale);
-    fmt::format_to(out_it, R"(","met":{}}})", r.lifetime >= c.lifetime_points->units);
+  out += R"(,"criteria":)";
+  append_criteria_json(out, s, m, *next.promote_at);
+  out += '}';
+}
+
+void append_rank_card_json(std::string& out, const State& s, std::uint32_t m) {
+  const Plan& plan = *s.plan;
+  const MemberRecord& r = s.members[m];
+  fmt::format_to(std::back_inserter(out), R"({{"member":{},"tier":)", r.id);
+  append_json_string(out, plan.tiers[r.tier].name);
+  out += R"(,"status":")";
+  out += status_name(r.status);
+  out += R"(","benefits":)";
+  append_benefits_json(out, plan.tiers[r.tier]);
+  out += R"(,"next":)";
+  if (r.tier + 1u >= plan.tiers.size()) {
+    out += "null}";
+    return;
   }
-  if (c.direct_referrals) {
-    const std::uint64_t have = s.members.referrals_at_least(m, c.direct_referrals->min_tier, plan.tiers.size());
-    open("direct_referrals");
-    out += R"("min_tier":)";
-    append_json_string(out, plan.tiers[c.direct_referrals->min_tier].name);
-    fmt::format_to(out_it, R"(,"have":{},"need":{},"met":{}}})", have, c.direct_referrals->count, have >= c.direct_referrals->count);
-  }
-  if (c.filled_levels) {
-    // The deepest k <= need for which the member's matrix levels 1..k below it are all filled.
-    const Matrix& mx = s.matrices[r.tier];
-    const Matrix::Node n = mx.node_of(m);
-    std::uint32_t have = 0;
-    while (have < *c.filled_levels && mx.levels_filled(n, have + 1)) ++have;
-    open("filled_levels");
-    fmt::format_to(out_it, R"("have":{},"need":{},"met":{}}})", have, *c.filled_levels, have >= *c.filled_levels);
-  }
-  out += "]}";
+  const Tier& next = plan.tiers[r.tier + 1u];
+  out += R"({"tier":)";
+  append_json_string(out, next.name);
+  out += R"(,"criteria":)";
+  const bool all = append_criteria_json(out, s, m, *next.promote_at);
+  fmt::format_to(std::back_inserter(out), R"(,"eligible":{},"benefits":)", all);
+  append_benefits_json(out, next);
+  out += "}}";
 }
 
 void append_order_json(std::string& out, const State& s, std::uint32_t i) {

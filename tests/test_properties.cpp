@@ -262,3 +262,45 @@ TEST_CASE("properties: a rejected event changes neither the digest nor the clock
     CHECK(rejections > 50);
   }
 }
+
+TEST_CASE("properties: a rank card's eligible is the promotion rule, true only for suspended members") {
+  std::uint64_t eligible_seen = 0;
+  for (std::uint64_t seed = 41; seed <= 46; ++seed) {
+    Rng prng(seed);
+    Plan plan = random_plan(prng, seed % 2 == 0);
+    Engine e(plan);
+    Stream s(seed, plan);
+    std::vector<Effect> fx;
+    std::uint64_t eligible = 0, cards = 0;
+    for (int i = 1; i <= 3000; ++i) {
+      e.apply(s.next(), fx);
+      if (i % 500 != 0) continue;
+      const State& st = e.state();
+      for (std::uint32_t m = 0; m < e.member_count(); ++m) {
+        std::string card;
+        append_rank_card_json(card, st, m);
+        ++cards;
+        const MemberRecord& r = e.record_at(m);
+        if (r.tier + 1u >= st.plan->tiers.size()) {
+          CHECK(card.ends_with(",\"next\":null}"));
+          continue;
+        }
+        const bool holds = Promotion::criteria_hold(st, m, *st.plan->tiers[r.tier + 1u].promote_at);
+        CHECK(card.find(holds ? "\"eligible\":true" : "\"eligible\":false") != std::string::npos);
+        if (holds) {
+          CHECK(r.status == Status::suspended);  // an active member is promoted as soon as it holds
+          ++eligible;
+        }
+        // The criteria are the member card's progress, written by the same function.
+        std::string progress;
+        append_progress_json(progress, st, m);
+        const std::size_t at = progress.find("\"criteria\":");
+        REQUIRE(at != std::string::npos);
+        CHECK(card.find(progress.substr(at, progress.size() - at - 1)) != std::string::npos);
+      }
+    }
+    CHECK(cards > 1000);
+    eligible_seen += eligible;
+  }
+  CHECK(eligible_seen > 0);  // the true branch was met (suspended members whose criteria hold)
+}

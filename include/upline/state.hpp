@@ -304,6 +304,16 @@ void append_member_card_json(std::string& out, const State& s, std::uint32_t m);
 /// all filled in the member's current tier's matrix.
 void append_progress_json(std::string& out, const State& s, std::uint32_t m);
 
+/// Member index m's rank card (docs/LAB.md): where it stands and what the next tier asks —
+/// `{"member":ID,"tier":T,"status":S,"benefits":{…},"next":null|{"tier":NEXT,"criteria":[…],
+/// "eligible":B,"benefits":{…}}}`: the current tier's benefits, the next tier's promote_at criteria
+/// exactly as in append_progress_json, `eligible` (every criterion met: SPEC §8 promotes an active
+/// member as soon as that holds, so it is true only for a suspended member, who will be promoted
+/// when reactivated) and the next tier's benefits. Every door's rank card is this: the C ABI
+/// (upl_member_rank_card_json), Python (Engine.rank_card), `upline rank-card` and
+/// GET /v1/members/{id}/rank-card.
+void append_rank_card_json(std::string& out, const State& s, std::uint32_t m);
+
 /// Order index i as `{"id","member","shop","amount","refunded","at","credits":[{"member","points",
 /// "clawed_back"}]}`: amounts as decimal strings at their scale, credits in emission order,
 /// clawed_back being what refunds have taken back from each so far (SPEC §7).
