@@ -520,6 +520,20 @@ UPL_API upl_status upl_member_reward(uint32_t* reward, const upl_engine* e, int6
   });
 }
 
+UPL_API upl_status upl_member_rank_card_json(const upl_engine* e, int64_t member, char** card_json) {
+  return guard([&] {
+    if (!e) return null_engine();
+    if (!card_json) return fail(UPL_EINVALID, "card_json: NULL");
+    const upline::State& s = e->engine.state();
+    const std::uint32_t m = s.members.find(member);
+    if (m == upline::no_member) return unknown_member(member);
+    std::string out;
+    upline::append_rank_card_json(out, s, m);
+    *card_json = copy_out(out);
+    return UPL_OK;
+  });
+}
+
 UPL_API upl_status upl_member_benefit(const char** value, const upl_engine* e, int64_t member, const char* key) {
   return guard([&] {
     if (!value) return fail(UPL_EINVALID, "value: NULL");

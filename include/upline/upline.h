@@ -296,6 +296,14 @@ UPL_API upl_status upl_member_reward(uint32_t *reward, const upl_engine *engine,
 UPL_API upl_status upl_member_benefit(const char **value, const upl_engine *engine, int64_t member, const char *key);
 
 /**
+ * A member's rank card as JSON: its tier, status and benefits, and for the next tier each
+ * promote_at criterion with what the member has and needs, whether all are met, and the next
+ * tier's benefits (docs/LAB.md, "Rank cards"). UPL_ENOTFOUND for an unknown member.
+ * @param card_json receives a NUL-terminated string; free with upl_string_free()
+ */
+UPL_API upl_status upl_member_rank_card_json(const upl_engine *engine, int64_t member, char **card_json);
+
+/**
  * A member's ancestors in a tier's matrix, nearest first.
  * @param out receives up to `cap` member ids (may be NULL when cap is 0)
  * @param count receives how many ancestors there are in all (may exceed cap)

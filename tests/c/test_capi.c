@@ -161,6 +161,25 @@ static void test_typed_flow(void) {
   CHECK_STATUS(upl_member_benefit(&value, e, 5, "no-such"), UPL_OK);
   CHECK(value == NULL);
 
+  /* Rank cards: 2 is bronze with 5.00 (o-1, L1) + 3.00 (o-3, L1) lifetime of silver's 150; 5 is at
+   * the top tier. */
+  char *card = NULL;
+  CHECK_STATUS(upl_member_rank_card_json(e, 2, &card), UPL_OK);
+  CHECK(card && strcmp(card,
+                       "{\"member\":2,\"tier\":\"bronze\",\"status\":\"active\",\"benefits\":{\"delivery\":\"standard\",\"discount\":\"0\"},"
+                       "\"next\":{\"tier\":\"silver\",\"criteria\":[{\"criterion\":\"lifetime_points\",\"have\":\"8.00\",\"need\":\"150.00\","
+                       "\"met\":false}],\"eligible\":false,\"benefits\":{\"delivery\":\"priority\",\"discount\":\"0.05\"}}}") == 0);
+  upl_string_free(card);
+  CHECK_STATUS(upl_member_rank_card_json(e, 5, &card), UPL_OK);
+  CHECK(card && strcmp(card, "{\"member\":5,\"tier\":\"silver\",\"status\":\"active\",\"benefits\":{\"delivery\":\"priority\",\"discount\":\"0.05\"},"
+                             "\"next\":null}") == 0);
+  upl_string_free(card);
+  card = NULL;
+  CHECK_STATUS(upl_member_rank_card_json(e, 42, &card), UPL_ENOTFOUND);
+  CHECK(card == NULL && strstr(upl_last_error(), "42") != NULL);
+  CHECK_STATUS(upl_member_rank_card_json(e, 2, NULL), UPL_EINVALID);
+  CHECK_STATUS(upl_member_rank_card_json(NULL, 2, &card), UPL_EINVALID);
+
   const char *key = NULL;
   CHECK_STATUS(upl_tier_benefit(&key, &value, e, 1, 0), UPL_OK);
   CHECK(key && value && strcmp(key, "delivery") == 0 && strcmp(value, "priority") == 0);
