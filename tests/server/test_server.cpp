@@ -181,6 +181,12 @@ TEST_CASE("serve: events, reads, batch, status, dump equal to the store's") {
   CHECK(c.request(http::verb::get, "/v1/orders/B%2F1").result_int() == 404);
   CHECK(c.request(http::verb::get, "/v1/members/99").result_int() == 404);
   CHECK(c.request(http::verb::get, "/v1/members/x").result_int() == 400);
+  CHECK(c.get("/v1/members/1/rank-card") ==
+        R"({"member":1,"tier":"bronze","status":"active","benefits":{},"next":{"tier":"silver","criteria":[{"criterion":"lifetime_points","have":"0.50","need":"1000.00","met":false}],"eligible":false,"benefits":{}}})"
+        "\n");
+  CHECK(c.request(http::verb::get, "/v1/members/99/rank-card").result_int() == 404);
+  CHECK(c.request(http::verb::get, "/v1/members/x/rank-card").result_int() == 400);
+  CHECK(c.request(http::verb::post, "/v1/members/1/rank-card", "").result_int() == 405);
   CHECK(c.request(http::verb::get, "/v1/nothing").result_int() == 404);
   CHECK(c.request(http::verb::delete_, "/v1/status").result_int() == 405);
   CHECK(c.request(http::verb::get, "/v1/status?bogus=1").result_int() == 400);
