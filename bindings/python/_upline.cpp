@@ -296,6 +296,16 @@ class PyCore {
                         rewards.release().ptr(), pairs.release().ptr()});
   }
 
+  py::object rank_card_json(MemberId id) {
+    auto lock = acquire();
+    const upline::State& s = engine().state();
+    const std::uint32_t m = s.members.find(id);
+    if (m == upline::no_member) return py::none();
+    std::string out;
+    upline::append_rank_card_json(out, s, m);
+    return py::str(out);
+  }
+
   py::object order(py::handle id) {
     const std::string_view key = str_view(id, "order");
     auto lock = acquire();
@@ -641,6 +651,7 @@ void def_core(py::class_<T>& c) {
       .def("member", &T::member, "member"_a,
            "A member's state as (id, sponsor, tier, status, balance, lifetime, orders, referrals, nodes, rewards,\n"
            "benefits), or None if unknown.")
+      .def("rank_card_json", &T::rank_card_json, "member"_a, "The member's rank card as JSON text (docs/LAB.md), or None if unknown.")
       .def("order", &T::order, "order"_a, "An accepted order as (id, member, shop, amount, refunded, at), or None if unknown.")
       .def("census", &T::census, "Members per tier by current tier, indexed like tier_names.")
       .def("digest", &T::digest, "SHA-256 of the canonical state (docs/DIGEST.md), 64 hex digits.")

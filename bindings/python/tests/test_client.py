@@ -180,6 +180,10 @@ def test_same_as_engine(server: Server) -> None:
             assert client.member(m).benefits == want_member.benefits  # type: ignore[union-attr]  (not in ==)
         assert client.member(1).benefits == {"discount": "0.05"}  # type: ignore[union-attr]  (silver)
         assert client.member(1).referrals == 2  # type: ignore[union-attr]
+        # Rank cards: the server's equal the engine's (the one writer, append_rank_card_json).
+        for m in (1, 2, 3):
+            assert client.rank_card(m) == engine.rank_card(m) is not None
+        assert client.rank_card(99) is None and client.rank_card(0) is None
         # The plan-derived queries.
         assert client.plan == engine.plan
         assert (client.plan_name, client.tiers, client.money_scale, client.points_scale) == \

@@ -173,3 +173,25 @@ def test_bundled_plan() -> None:
     assert [t["name"] for t in plan["tiers"]] == ["bronze", "silver", "gold", "platinum"]
     if REPO is not None:
         assert plan == json.loads((REPO / "examples" / "plans" / "four-tier.json").read_text())
+
+
+def test_rank_card(engine: upline.Engine) -> None:
+    # 3: 100.00 lifetime of silver's 100 (met), 1 direct referral (8) of the 2 it needs.
+    assert engine.rank_card(3) == {
+        "member": 3, "tier": "bronze", "status": "active", "benefits": {},
+        "next": {"tier": "silver", "criteria": [
+            {"criterion": "lifetime_points", "have": "100.00", "need": "100.00", "met": True},
+            {"criterion": "direct_referrals", "min_tier": "bronze", "have": 1, "need": 2, "met": False}],
+            "eligible": False, "benefits": {"discount": "0.05"}}}
+    assert engine.rank_card(99) is None
+    assert engine.rank_card(0) is None
+    # Suspended, 3 gains its second referral: every criterion met, but no promotion until it is
+    # reactivated (SPEC §8) — the card says it is eligible.
+    engine.suspend(3, at=50)
+    engine.join(11, sponsor=3, at=60)
+    card = engine.rank_card(3)
+    assert card["status"] == "suspended" and card["next"]["eligible"] is True
+    assert all(c["met"] for c in card["next"]["criteria"])
+    engine.reactivate(3, at=70)
+    card = engine.rank_card(3)
+    assert card["tier"] == "silver" and card["next"] is None and card["benefits"] == {"discount": "0.05"}

@@ -769,6 +769,15 @@ class Engine:
         oid, member, shop, amount, refunded, at = flat
         return Order(oid, member, shop, _units(amount, self._money_scale), _units(refunded, self._money_scale), at)
 
+    def rank_card(self, member: int) -> dict[str, Any] | None:
+        """``member``'s rank card, or None if no such member (docs/LAB.md): its ``tier``,
+        ``status`` and ``benefits``, and ``next``: None at the top tier, else the next tier's
+        ``tier``, its ``criteria`` (each with ``criterion``, ``have``, ``need``, ``met``; decimals
+        as strings), ``eligible`` and ``benefits`` — the JSON every door gives, as a dict."""
+        m = _member_id(member)
+        text = self._core.rank_card_json(m) if m is not None else None
+        return None if text is None else json.loads(text)
+
     def census(self) -> dict[str, int]:
         """Members per current tier, ``{tier name: count}``, lowest tier first (every tier listed)."""
         counts = self._core.census()

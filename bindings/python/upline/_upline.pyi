@@ -67,6 +67,8 @@ class Engine:
         rejection does not stop the batch."""
     def member(self, member: int) -> FlatMember | None:
         """A member's state, or None if unknown."""
+    def rank_card_json(self, member: int) -> str | None:
+        """The member's rank card as JSON text, or None if unknown."""
     def order(self, order: str) -> FlatOrder | None:
         """An accepted order, or None if unknown."""
     def census(self) -> tuple[int, ...]:

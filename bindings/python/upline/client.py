@@ -540,6 +540,18 @@ class Client:
         d = self._get_json(f"/v1/members/{m}{q}", none_if_missing=True)
         return None if d is None else d.get("progress")
 
+    def rank_card(self, member: int, *, min_seq: int | None = None) -> dict[str, Any] | None:
+        """``member``'s rank card (GET /v1/members/{id}/rank-card), or None if no such member: the
+        dict :meth:`upline.Engine.rank_card` returns."""
+        m = _member_id(member)
+        q = _seq_query(min_seq)
+        if m is None:
+            return None
+        d = self._get_json(f"/v1/members/{m}/rank-card{q}", none_if_missing=True)
+        if d is not None and not isinstance(d, dict):
+            raise _bad(f"GET /v1/members/{m}/rank-card: not a JSON object")
+        return d
+
     def order(self, order: str, *, min_seq: int | None = None) -> Order | None:
         """The accepted order with this id, or None."""
         _str(order, "order")
