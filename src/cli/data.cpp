@@ -27,6 +27,7 @@ const char* const about_data =
 struct DataOptions {
   std::string data, plan, events, sync = "every", dump, until, archive, to;
   std::uint64_t snapshot_every = 0, snapshot_bytes = default_snapshot_bytes, from = 1, until_seq = 0, segment_bytes = default_segment_bytes;
+  std::int64_t member = 0;
   bool has_until_seq = false;
 };
 
@@ -119,6 +120,23 @@ int dump(const DataOptions& o) {
     if (!out) fail(exit_usage, o.dump + ": cannot write: " + std::strerror(errno));
   }
   std::fprintf(stderr, "upline dump: state as of sequence %llu, digest %s\n", static_cast<unsigned long long>(last), e.digest().c_str());
+  return exit_ok;
+}
+
+int rank_card(const DataOptions& o) {
+  std::optional<Until> until;
+  if (!o.until.empty()) {
+    until = parse_until(o.until);
+    if (!until) fail(exit_usage, "--until: \"" + o.until + "\" is not a sequence number, @MS or YYYY-MM-DDTHH:MM:SS[.mmm]Z");
+  }
+  const Engine e = rebuild(o.data, until, nullptr, nullptr, o.archive);
+  const State& s = e.state();
+  const std::uint32_t m = s.members.find(o.member);
+  if (m == no_member) fail(exit_usage, "--member: member " + std::to_string(o.member) + " is unknown");
+  std::string out;
+  append_rank_card_json(out, s, m);
+  out += '\n';
+  std::fwrite(out.data(), 1, out.size(), stdout);
   return exit_ok;
 }
 
@@ -221,6 +239,17 @@ void add_data_commands(CLI::App& app) {
   c->add_option("--until", o->until, "a sequence number, @MS or an ISO-8601 UTC time")->type_name("POINT");
   c->add_option("--archive", o->archive, "where older journal segments were archived (upline archive)")->type_name("ARCHIVE");
   set_body(c, [o] { return dump(*o); });
+
+  c = command(app, "rank-card", "a member's rank card: tier, benefits, what the next tier asks and what it has",
+              "upline rank-card --data DIR --member ID [--until SEQ|@MS|YYYY-MM-DDTHH:MM:SS[.mmm]Z]",
+              "Rebuilds the state (as of --until, if given) without changing DIR and prints the member's\n"
+              "rank card as one JSON line (docs/LAB.md): its tier, status and benefits, and for the next\n"
+              "tier each promote_at criterion with what it has and needs, and that tier's benefits.",
+              o);
+  c->add_option("--member", o->member, "the member's id")->required()->check(CLI::Range(std::int64_t{1}, INT64_MAX))->type_name("ID");
+  c->add_option("--until", o->until, "a sequence number, @MS or an ISO-8601 UTC time")->type_name("POINT");
+  c->add_option("--archive", o->archive, "where older journal segments were archived (upline archive)")->type_name("ARCHIVE");
+  set_body(c, [o] { return rank_card(*o); });
 
   c = command(app, "verify", "check every record and snapshot, replay from scratch, compare digests", "upline verify --data DIR",
               "Checks every journal record and snapshot, replays from scratch and compares the digests;\n"
