@@ -38,6 +38,7 @@
 #include "upline/engine.hpp"
 #include "upline/store_open.hpp"
 #include "upline/version.hpp"
+#include "upline/whatif.hpp"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -689,6 +690,47 @@ PYBIND11_MODULE(_upline, m) {
       "`upline` package, which does, and which turns these tuples into values.";
   m.attr("version") = std::string(upline::version);
   m.def("codes", &code_names, "Every rejection code the engine can answer, in numeric order (\"ok\" excluded).");
+  m.def(
+      "what_if",
+      [](const std::string& plan_a, const std::string& plan_b, const std::string& events, const std::string& period,
+         std::optional<std::uint64_t> from, std::optional<std::uint64_t> until, std::size_t top, bool html) {
+        const upline::Plan a = parse_plan(plan_a), b = parse_plan(plan_b);
+        const std::optional<upline::Period> p = upline::period_named(period);
+        if (!p) throw py::value_error("period: \"" + period + "\" is not day, week or month");
+        upline::WhatIfOptions o;
+        o.period = *p;
+        o.from = from;
+        o.until = until;
+        o.top = top;
+        std::vector<std::string_view> lines;  // the non-blank lines, sequence numbers from 1
+        for (std::string_view rest = events; !rest.empty();) {
+          const std::size_t nl = rest.find('\n');
+          const std::string_view line = rest.substr(0, nl);
+          rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+          if (!upline::blank_line(line)) lines.push_back(line);
+        }
+        std::string json, page, error;
+        {
+          py::gil_scoped_release unlocked;  // both sides run on threads of their own
+          try {
+            const upline::WhatIf w = upline::what_if(a, b, [&lines](const std::function<bool(std::uint64_t, const upline::Input&)>& visit) {
+              upline::EventReader reader;  // one per walk: the two sides walk at once
+              for (std::size_t i = 0; i < lines.size(); ++i)
+                if (!visit(i + 1, reader.read(lines[i]))) return;
+            }, o);
+            upline::append_whatif_json(json, w);
+            if (html) upline::append_whatif_html(page, w);
+          } catch (const std::exception& e) {
+            error = e.what();
+          }
+        }
+        if (!error.empty()) throw py::value_error(error);
+        return py::make_tuple(json, html ? py::object(py::str(page)) : py::object(py::none()));
+      },
+      "plan_a"_a, "plan_b"_a, "events"_a, "period"_a = "month", "from_seq"_a = py::none(), "until"_a = py::none(), "top"_a = 10,
+      "html"_a = false,
+      "What-if on a history (docs/LAB.md): (report JSON text, HTML page or None). Raises ValueError for an invalid\n"
+      "plan, a bad period, or a comparison that cannot be made (plan b rejected at from_seq, from_seq past the end).");
   m.def(
       "bundled_plan",
       [](const std::string& name) -> std::optional<std::string> {

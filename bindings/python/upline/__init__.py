@@ -115,6 +115,9 @@ __all__ = [
     "four_tier_plan",
     "Client",
     "ClientError",
+    "WhatIf",
+    "what_if",
+    "census_frame",
 ]
 
 #: The library's version (the C++ core's upline::version, from project(upline VERSION …) in CMakeLists.txt).
@@ -1042,3 +1045,4 @@ def four_tier_plan() -> dict[str, Any]:
 
 # The HTTP client: after everything above, which it imports.
 from .client import Client, ClientError  # noqa: E402
+from .lab import WhatIf, census_frame, what_if  # noqa: E402

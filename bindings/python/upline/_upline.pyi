@@ -34,6 +34,9 @@ FlatOrder = tuple[str, int, str, int, int, int]
 def codes() -> tuple[str, ...]:
     """Every rejection code the engine can answer, in numeric order ("ok" excluded)."""
 
+def what_if(plan_a: str, plan_b: str, events: str, period: str = "month", from_seq: int | None = None, until: int | None = None,
+            top: int = 10, html: bool = False) -> tuple[str, str | None]:
+    """What-if on a history: (report JSON text, HTML page or None)."""
 def bundled_plan(name: str) -> str | None:
     """A plan bundled with the library ("four-tier", "deep") as JSON text, or None."""
 

@@ -1,0 +1,122 @@
+"""The plan lab in Python (docs/LAB.md): what-if on a history, as the JSON report, the HTML page,
+and pandas DataFrames.
+
+    import upline
+    w = upline.what_if(upline.four_tier_plan(), lean_plan, "events.jsonl", period="week")
+    w.sides()      # one row per side: payout ratio, totals, points issued and removed by kind
+    w.periods()    # one row per side and period: money, points paid, clawed back, payout ratio
+    w.census()     # members per tier, a column per side
+    w.movers()     # the top gainers and losers
+
+Amounts in the frames are ``decimal.Decimal`` (exact; pandas keeps them as objects), counts are
+ints. pandas (Debian's ``python3-pandas``) is imported only when a frame is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from . import _upline
+
+__all__ = ["WhatIf", "what_if", "census_frame"]
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError as e:  # say what to install, plainly
+        raise ImportError("DataFrames need pandas (Debian: apt-get install python3-pandas)") from e
+    return pandas
+
+
+def _events_text(events: object) -> str:
+    """JSON Lines from a path (str or os.PathLike) to an events file, JSON Lines text, or an
+    iterable of events (dicts or JSON text)."""
+    if isinstance(events, os.PathLike) or (isinstance(events, str) and "\n" not in events and not events.lstrip().startswith("{")):
+        with open(events, encoding="utf-8") as f:
+            return f.read()
+    if isinstance(events, str):
+        return events
+    if isinstance(events, Iterable):
+        from . import _event_text  # the package's one conversion of an event to JSON text
+
+        return "\n".join(_event_text(e, f"events[{i}]") for i, e in enumerate(events))
+    raise TypeError(f"events: expected a path, JSON Lines text or an iterable of events, got {type(events).__name__}")
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A what-if's result: ``report`` (the JSON report as a dict, every field of docs/LAB.md),
+    ``json`` (its text, byte for byte what ``upline whatif --report`` writes) and ``html`` (the
+    page of ``--html``, when asked for)."""
+
+    report: dict[str, Any]
+    json: str
+    html: str | None = None
+
+    def sides(self) -> Any:
+        """One row per side (index ``a``, ``b``): plan, digest, applied, rejected, payout_ratio,
+        purchased, refunded, balance_total, lifetime_total, issued_own, issued_upline (the sum over
+        tiers), issued_adjust, removed_clawback, removed_redeem, removed_adjust."""
+        rows = []
+        for side in ("a", "b"):
+            s = self.report[side]
+            rows.append({
+                "plan": s["plan"], "digest": s["digest"], "applied": s["applied"], "rejected": s["rejected"],
+                "payout_ratio": _dec(s["payout_ratio"]), "purchased": Decimal(s["purchased"]), "refunded": Decimal(s["refunded"]),
+                "balance_total": Decimal(s["balance_total"]), "lifetime_total": Decimal(s["lifetime_total"]),
+                "issued_own": Decimal(s["issued"]["own"]), "issued_upline": sum((Decimal(v) for v in s["issued"]["upline"].values()), Decimal(0)),
+                "issued_adjust": Decimal(s["issued"]["adjust"]), "removed_clawback": Decimal(s["removed"]["clawback"]),
+                "removed_redeem": Decimal(s["removed"]["redeem"]), "removed_adjust": Decimal(s["removed"]["adjust"]),
+            })
+        return _pandas().DataFrame(rows, index=["a", "b"])
+
+    def periods(self) -> Any:
+        """One row per side and period, in time order: side, period (label), start (ms), purchased,
+        refunded, paid, clawed_back, payout_ratio (None where nothing net was bought)."""
+        rows = [{"side": side, "period": p["period"], "start": p["start"], "purchased": Decimal(p["purchased"]),
+                 "refunded": Decimal(p["refunded"]), "paid": Decimal(p["paid"]), "clawed_back": Decimal(p["clawed_back"]),
+                 "payout_ratio": _dec(p["payout_ratio"])}
+                for side in ("a", "b") for p in self.report[side]["periods"]]
+        return _pandas().DataFrame(rows, columns=["side", "period", "start", "purchased", "refunded", "paid", "clawed_back", "payout_ratio"])
+
+    def census(self) -> Any:
+        """Members per tier (index: tier names, side a's then side b's others), columns ``a``, ``b``."""
+        names = list(self.report["a"]["census"]) + [n for n in self.report["b"]["census"] if n not in self.report["a"]["census"]]
+        return _pandas().DataFrame({side: [self.report[side]["census"].get(n, 0) for n in names] for side in ("a", "b")}, index=names)
+
+    def movers(self) -> Any:
+        """The listed gainers then losers: member, a, b, delta (balances at the larger scale), and
+        direction (``gain`` or ``loss``)."""
+        d = self.report["differences"]
+        rows = [{"member": m["member"], "a": Decimal(m["a"]), "b": Decimal(m["b"]), "delta": Decimal(m["delta"]), "direction": direction}
+                for direction, key in (("gain", "gainers"), ("loss", "losers")) for m in d[key]]
+        return _pandas().DataFrame(rows, columns=["member", "a", "b", "delta", "direction"])
+
+
+def what_if(plan_a: object, plan_b: object, events: object, *, period: str = "month", from_seq: int | None = None,
+            until: int | None = None, top: int = 10, html: bool = False) -> WhatIf:
+    """Applies ``events`` under ``plan_a`` and, on another thread at once, under ``plan_b`` (in place
+    of plan a; or from ``from_seq`` on, installed as a plan event after that event) and compares
+    them — ``upline whatif`` (docs/LAB.md). Plans: a dict, JSON text or a file's path. Events: an
+    events file's path, JSON Lines text, or an iterable of events (dicts or JSON text). Raises
+    ValueError for an invalid plan, a bad period, or a comparison that cannot be made."""
+    from . import _plan_text
+
+    text, page = _upline.what_if(_plan_text(plan_a), _plan_text(plan_b), _events_text(events), period, from_seq, until, top, html)
+    return WhatIf(json.loads(text), text + "\n", page)
+
+
+def census_frame(engine: Any) -> Any:
+    """An engine's (or store's, or client's) census as a DataFrame: one row per tier, lowest first,
+    columns ``tier`` and ``members``."""
+    census: Mapping[str, int] = engine.census()
+    return _pandas().DataFrame({"tier": list(census), "members": list(census.values())})
