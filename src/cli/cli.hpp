@@ -74,5 +74,6 @@ void add_data_commands(CLI::App& app);  // apply, status, dump, verify, export, 
 void add_serve(CLI::App& app);
 void add_whatif(CLI::App& app);
 void add_genealogy(CLI::App& app);
+void add_forecast(CLI::App& app);
 
 }  // namespace upline::cli

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   add_serve(app);
   add_whatif(app);
   add_genealogy(app);
+  add_forecast(app);
   // `upline help COMMAND` is `upline COMMAND --help`.
   const std::string wanted = first == "help" ? std::string(argv[2]) : first;
   CLI::App* command = nullptr;
