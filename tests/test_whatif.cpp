@@ -280,3 +280,22 @@ TEST_CASE("whatif: the HTML page — three charts drawn from the figures, names 
   CHECK(page.find("<title>member 1: 8.50</title>") != std::string::npos);
   CHECK(page.find("http://") == page.find("http://www.w3.org/2000/svg"));      // no other URL
 }
+
+TEST_CASE("whatif: events at the largest time fall in one period (its end is capped there)") {
+  const upline::Plan a = two_tier("a", "0.10", "0.05", "100");
+  const std::string max = std::to_string(INT64_MAX);
+  const std::vector<std::string> lines = {
+      R"({"type":"join","member":1,"at":)" + max + "}",
+      R"({"type":"join","member":2,"sponsor":1,"at":)" + max + "}",
+      R"({"type":"purchase","order":"o1","member":2,"shop":"main","amount":"10.00","at":)" + max + "}",
+      R"({"type":"purchase","order":"o2","member":2,"shop":"main","amount":"10.00","at":5})",  // applied at the clock
+  };
+  for (const upline::Period p : {upline::Period::day, upline::Period::week, upline::Period::month}) {
+    upline::WhatIfOptions o;
+    o.period = p;
+    const upline::WhatIf w = upline::what_if(a, a, lines_history(lines), o);
+    REQUIRE(w.a.periods.size() == 1);
+    CHECK(units(w.a.periods[0].purchased) == "20.00");
+    CHECK(w.a.periods[0].end == INT64_MAX);
+  }
+}

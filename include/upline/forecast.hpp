@@ -68,6 +68,7 @@ struct Forecast {
 /// `plan`: every period from the first event's to the last one's, empty ones included, so that
 /// periods are consecutive steps. The period being filled when the history ends is dropped unless
 /// it is the only one. `tier_names`, when given, receives the plan's tiers as the history ended.
+/// std::invalid_argument for a history that spans more than 100,000 periods.
 std::vector<PeriodHistory> period_history(const Plan& plan, const History& history, Period period,
                                           std::vector<std::string>* tier_names = nullptr);
 

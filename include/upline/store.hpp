@@ -212,12 +212,18 @@ std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::op
 std::string genesis_plan(const std::string& dir, FileSystem* fs = nullptr);
 
 /// Gives `visit` every journal record after the genesis, in order, as the Input the one door
-/// applies (Engine::apply), with its sequence number; `visit` returns false to stop. Streams (memory
+/// applies (Engine::apply), with its sequence number; `visit` returns false to stop (nothing after
+/// is read). Streams (memory
 /// does not grow with the journal) and only reads, so several walks may run at once, from several
 /// threads. A torn tail ends the walk; corruption or a gap throws StoreError. Returns the last
 /// sequence number visited.
 std::uint64_t walk_journal(const std::string& dir, const std::function<bool(std::uint64_t seq, const Input& input)>& visit,
                            FileSystem* fs = nullptr, const std::string& archive = {});
+
+/// The sequence number of the last complete record of DIR's journal now (a torn tail, a record
+/// being written, not counted): the bound that makes several walks of a journal a writer is
+/// appending to see the same history. Reads only the last segment.
+std::uint64_t journal_last_seq(const std::string& dir, FileSystem* fs = nullptr);
 
 /// Gives `line` the result line (door.hpp append_result_json, `upline replay --effects`) of every
 /// journal record in (after, until], in order: the state as of `after` rebuilt, then each record

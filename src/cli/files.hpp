@@ -19,41 +19,61 @@
 namespace upline::cli {
 
 // An output file ("-": standard output) written through a buffer; every failure names the path.
+// `replace`: written under PATH.tmp and renamed over PATH only by commit(), so that a command that
+// fails leaves PATH as it was (the temporary file is removed); for a path that exists and is not a
+// regular file (a device, a pipe) it writes in place.
 class Output {
  public:
-  explicit Output(const std::string& path) : path_(path) {
+  explicit Output(const std::string& path, bool replace = false) : path_(path) {
     if (path == "-") {
       f_ = stdout;
       return;
     }
-    f_ = std::fopen(path.c_str(), "wb");
+    struct stat st {};
+    if (replace && (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode))) tmp_ = path + ".tmp";
+    const std::string& open_path = tmp_.empty() ? path : tmp_;
+    f_ = std::fopen(open_path.c_str(), "wb");
     if (!f_) fail(exit_usage, path + ": cannot create: " + std::strerror(errno));
   }
   ~Output() {
     if (f_ && f_ != stdout) std::fclose(f_);
+    if (!tmp_.empty()) std::remove(tmp_.c_str());  // not committed
   }
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
   void write(std::string_view s) {
     if (std::fwrite(s.data(), 1, s.size(), f_) != s.size()) fail(exit_usage, path_ + ": cannot write: " + std::strerror(errno));
   }
-  /// Closes and removes the file (nothing for standard output): for a command that failed.
-  void discard() noexcept {
-    if (!f_ || f_ == stdout) return;
-    std::fclose(f_);
-    f_ = nullptr;
-    std::remove(path_.c_str());
-  }
-  void close() {
+  /// Flushes and closes; a failure (a full disk) is reported now.
+  void finish() {
+    if (!f_) return;
     const bool ok = std::fflush(f_) == 0 && (f_ == stdout || std::fclose(f_) == 0);
     if (f_ != stdout) f_ = nullptr;
     if (!ok) fail(exit_usage, path_ + ": cannot write: " + std::strerror(errno));
   }
+  /// Puts a `replace` output in place (nothing otherwise).
+  void commit() {
+    if (tmp_.empty()) return;
+    if (std::rename(tmp_.c_str(), path_.c_str()) != 0) fail(exit_usage, path_ + ": cannot write: " + std::strerror(errno));
+    tmp_.clear();
+  }
+  void close() {
+    finish();
+    commit();
+  }
 
  private:
-  std::string path_;
+  std::string path_, tmp_;
   std::FILE* f_ = nullptr;
 };
+
+/// Whether two paths name the same existing file (device and inode), e.g. an output that would
+/// overwrite an input.
+inline bool same_file(const std::string& a, const std::string& b) {
+  if (a == "-" || b == "-") return false;
+  struct stat sa {}, sb {};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
 
 // The events file's bytes: mapped when it is a regular file (no copy, no fresh memory), read
 // whole otherwise (standard input, a pipe). `readable` is how far bytes may be read: the mapping

@@ -26,12 +26,16 @@ int forecast_command(const ForecastCommand& o) {
   if (!plan) fail(exit_invalid, o.data + ": the genesis record's plan is invalid: " + faults.message());
   Forecast f;
   try {
-    f = forecast(*plan, [&o](const std::function<bool(std::uint64_t, const Input&)>& visit) { walk_journal(o.data, visit, nullptr, o.archive); },
+    const std::uint64_t last = journal_last_seq(o.data);  // the history as it is now, a writer or not
+    f = forecast(*plan,
+                 [&o, last](const std::function<bool(std::uint64_t, const Input&)>& visit) {
+                   walk_journal(o.data, [&](std::uint64_t seq, const Input& in) { return seq <= last && visit(seq, in); }, nullptr, o.archive);
+                 },
                  *period, static_cast<std::size_t>(o.periods));
   } catch (const std::invalid_argument& e) {
     fail(exit_usage, o.data + ": " + e.what());
   }
-  Output out(o.report);
+  Output out(o.report, true);
   out.write(forecast_json(f));
   out.close();
   return exit_ok;

@@ -43,7 +43,7 @@ int genealogy_command(const GenealogyCommand& o) {
     fail(exit_usage, std::string("--") + e.what());
   }
   const std::string text = o.format == "dot" ? genealogy_dot(g) : o.format == "graphml" ? genealogy_graphml(g) : genealogy_json(g);
-  Output out(o.out);
+  Output out(o.out, true);
   out.write(text);
   out.close();
   return exit_ok;

@@ -22,6 +22,8 @@ struct ReplayOptions {
 
 int replay(const ReplayOptions& o) {
   if (o.plan == "-" && o.events == "-") fail(exit_usage, "--plan and --events cannot both read standard input");
+  if (same_file(o.dump, o.events)) fail(exit_usage, "--dump: " + o.dump + " is the events file");
+  if (!o.effects.empty() && same_file(o.effects, o.events)) fail(exit_usage, "--effects: " + o.effects + " is the events file");
   Engine engine(load_plan(o.plan));
   const EventsFile file(o.events);
 

@@ -26,7 +26,10 @@ int whatif(const WhatIfCommand& o) {
     fail(exit_usage, "--plan: not with --data (plan a is the plan " + o.data + " was created with; plan events in its journal apply to both sides)");
   if (!o.archive.empty() && o.data.empty()) fail(exit_usage, "--archive: only with --data");
   if (o.events == "-" && o.plan_b == "-") fail(exit_usage, "--plan-b and --events cannot both read standard input");
-  if (!o.html.empty() && o.html == o.report) fail(exit_usage, "--html: the same file as --report (" + o.report + ")");
+  if (o.events == "-" && o.plan == "-") fail(exit_usage, "--plan and --events cannot both read standard input");
+  if (!o.html.empty() && (o.html == o.report || same_file(o.html, o.report))) fail(exit_usage, "--html: the same file as --report (" + o.report + ")");
+  for (const auto& [option, path] : {std::pair<const char*, const std::string*>{"--report", &o.report}, {"--html", &o.html}})
+    if (!o.events.empty() && same_file(*path, o.events)) fail(exit_usage, std::string(option) + ": " + *path + " is the events file");
   const std::optional<Period> period = period_named(o.period);
   if (!period) fail(exit_usage, "--period: \"" + o.period + "\" is not day, week or month");
 
@@ -54,43 +57,40 @@ int whatif(const WhatIfCommand& o) {
     PlanFaults faults;
     plan_a = Plan::parse(genesis_plan(o.data), faults);
     if (!plan_a) fail(exit_invalid, o.data + ": the genesis record's plan is invalid: " + faults.message());
-    history = [&o](const std::function<bool(std::uint64_t, const Input&)>& visit) { walk_journal(o.data, visit, nullptr, o.archive); };
+    // Both sides walk the journal on their own: bounded by its last record now, they see the same
+    // history even while a writer appends.
+    const std::uint64_t last = journal_last_seq(o.data);
+    history = [&o, last](const std::function<bool(std::uint64_t, const Input&)>& visit) {
+      walk_journal(o.data, [&](std::uint64_t seq, const Input& in) { return seq <= last && visit(seq, in); }, nullptr, o.archive);
+    };
   }
-  // The report is created before the work, so that a path that cannot be written fails first, and
-  // removed again when the work fails: a failed command leaves nothing.
-  Output report(o.report);
+  // Both outputs are created before the work, so that a path that cannot be written fails first,
+  // and are written under temporary names: only when both are complete do they replace PATH, so a
+  // command that fails leaves nothing new and no old report half overwritten.
+  Output report(o.report, true);
   std::unique_ptr<Output> html;
-  try {
-    if (!o.html.empty()) html = std::make_unique<Output>(o.html);
-  } catch (...) {
-    report.discard();
-    throw;
-  }
+  if (!o.html.empty()) html = std::make_unique<Output>(o.html, true);
   WhatIf w;
   try {
-    try {
-      w = what_if(*plan_a, plan_b, history, options);
-    } catch (const WhatIfError& e) {
-      fail(e.kind() == WhatIfError::Kind::plan_rejected ? exit_invalid : exit_usage, e.what());
-    } catch (const std::invalid_argument& e) {
-      fail(exit_invalid, e.what());
-    }
-  } catch (...) {
-    report.discard();
-    if (html) html->discard();
-    throw;
+    w = what_if(*plan_a, plan_b, history, options);
+  } catch (const WhatIfError& e) {
+    fail(e.kind() == WhatIfError::Kind::plan_rejected ? exit_invalid : exit_usage, e.what());
+  } catch (const std::invalid_argument& e) {
+    fail(exit_invalid, e.what());
   }
   std::string out;
   append_whatif_json(out, w);
   out += '\n';
   report.write(out);
-  report.close();
+  report.finish();
   if (html) {
     out.clear();
     append_whatif_html(out, w);
     html->write(out);
-    html->close();
+    html->finish();
   }
+  report.commit();
+  if (html) html->commit();
   return exit_ok;
 }
 

@@ -32,6 +32,7 @@ double sum(const std::vector<std::uint64_t>& v) {
 }  // namespace
 
 std::vector<PeriodHistory> period_history(const Plan& plan, const History& history, Period period, std::vector<std::string>* tier_names) {
+  constexpr std::size_t max_periods = 100'000;
   Engine e(plan);
   const std::size_t tiers = plan.tiers.size();
   std::vector<PeriodHistory> h;
@@ -58,7 +59,10 @@ std::vector<PeriodHistory> period_history(const Plan& plan, const History& histo
     // period up to it is opened, empty ones too, so that the periods are consecutive steps.
     const Time t = std::max(e.clock(), event_time(*ev));
     if (h.empty()) open(period_start(t, period));
-    while (t >= end) {
+    while (period_start(t, period) != h.back().start) {  // every period up to t's, consecutively
+      if (h.size() >= max_periods)
+        throw std::invalid_argument("the history spans more than " + std::to_string(max_periods) + " " + period_name(period) +
+                                    "s: give a longer --period");
       close();
       open(end);
     }

@@ -174,7 +174,8 @@ WhatIfSide::WhatIfSide(Engine& engine, Period period) : engine_(&engine), period
 
 PeriodFigures& WhatIfSide::period_at(Time t) {
   // Applied times never go back (SPEC §4.2: max(clock, at)), so the period is the last one or new.
-  if (f_.periods.empty() || t >= f_.periods.back().end) {
+  // (By start, not by end: the last period's end is capped at the largest time, which it holds.)
+  if (f_.periods.empty() || period_start(t, period_) != f_.periods.back().start) {
     PeriodFigures p;
     p.start = period_start(t, period_);
     p.end = period_end(p.start, period_);

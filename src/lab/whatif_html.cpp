@@ -108,7 +108,9 @@ void ratio_chart(std::string& out, const WhatIf& w) {
   }
   text(out, f.left + f.plot_w() / 2, f.height - 8, "period (" + std::string(period_name(period)) + ", UTC)", "middle");
   // One polyline per run of periods that have a ratio; a dot per point.
-  for (const auto& [side, colour] : {std::pair{&w.a, colour_a}, std::pair{&w.b, colour_b}}) {
+  for (const auto& series : {std::pair{&w.a, colour_a}, std::pair{&w.b, colour_b}}) {
+    const SideFigures* const side = series.first;
+    const char* const colour = series.second;  // (a structured binding cannot be captured in C++20)
     std::string run;
     std::size_t points_in_run = 0;
     const auto flush = [&] {

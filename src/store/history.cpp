@@ -84,18 +84,27 @@ std::uint64_t walk_journal(const std::string& dir, const std::function<bool(std:
   FileSystem& fs = fsp ? *fsp : posix_file_system();
   EventReader reader;
   std::uint64_t last = 0;
-  bool stopped = false;
-  const JournalScan scan = scan_segments(fs, detail::segments_of(fs, dir, archive), 1, [&](const JournalRecord& rec, const std::string&, std::uint64_t) {
-    if (stopped || rec.kind == RecordKind::genesis) return;
-    if (!visit(rec.seq, detail::record_input(reader, rec))) {
-      stopped = true;
-      return;
-    }
-    last = rec.seq;
-  });
-  if (!stopped) detail::check_scan(scan, dir, archive);
-  else if (scan.end == JournalScan::End::corrupt) detail::corrupt(scan.path, scan.problem);
+  struct Stop {};  // ends the scan where `visit` asked: the rest is not read
+  try {
+    const JournalScan scan = scan_segments(fs, detail::segments_of(fs, dir, archive), 1, [&](const JournalRecord& rec, const std::string&, std::uint64_t) {
+      if (rec.kind == RecordKind::genesis) return;
+      if (!visit(rec.seq, detail::record_input(reader, rec))) throw Stop{};
+      last = rec.seq;
+    });
+    detail::check_scan(scan, dir, archive);
+  } catch (const Stop&) {
+  }
   return last;
+}
+
+std::uint64_t journal_last_seq(const std::string& dir, FileSystem* fsp) {
+  FileSystem& fs = fsp ? *fsp : posix_file_system();
+  const std::vector<Segment> segs = detail::segments_of(fs, dir);
+  if (segs.empty()) return 0;
+  // From past every record: only the last segment is read, its records checked, none decoded.
+  const JournalScan scan = scan_segments(fs, {segs.back()}, std::numeric_limits<std::uint64_t>::max());
+  if (scan.end == JournalScan::End::corrupt) detail::corrupt(scan.path, scan.problem);
+  return scan.last_seq;
 }
 
 std::uint64_t export_journal(const std::string& dir, std::uint64_t from, std::optional<std::uint64_t> until,

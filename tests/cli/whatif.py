@@ -126,6 +126,30 @@ def main():
             check(message in p.stderr, f"{args}: stderr {p.stderr!r} lacks {message!r}")
             check(p.stderr.startswith("upline whatif: "), f"{args}: message prefix")
             check(not os.path.exists(never), f"{args}: no report left")
+        # A failed run leaves an earlier report as it was, and no file it would have written.
+        keep = os.path.join(work, "keep.json")
+        with open(keep, "w") as f:
+            f.write("OLD\n")
+        page = os.path.join(work, "page.html")
+        run("whatif", "--plan", plan_a, "--plan-b", plan_b, "--events", events, "--from", "99999", "--report", keep, "--html", page, rc=2)
+        check(open(keep).read() == "OLD\n" and not os.path.exists(page), "a failed run leaves the old report and no page")
+        check(not [n for n in os.listdir(work) if n.endswith(".tmp")], "no temporary file left")
+        if os.path.exists("/dev/full"):
+            p = run("whatif", "--plan", plan_a, "--plan-b", plan_b, "--events", events, "--report", "/dev/full", "--html", page, rc=2)
+            check("/dev/full: cannot write" in p.stderr and not os.path.exists(page), "a full disk: exit 2, no page left")
+        # An output that is the events file is refused before anything is read or written.
+        size = os.path.getsize(events)
+        for option in ("--report", "--html"):
+            args = ["whatif", "--plan", plan_a, "--plan-b", plan_b, "--events", events, "--report", keep]
+            if option == "--report":
+                args[-1] = events
+            else:
+                args += ["--html", events]
+            p = run(*args, rc=2)
+            check(f"{option}: {events} is the events file" in p.stderr and os.path.getsize(events) == size, p.stderr)
+        p = run("whatif", "--plan", "-", "--plan-b", plan_b, "--events", "-", "--report", keep, rc=2)
+        check("--plan and --events cannot both read standard input" in p.stderr, p.stderr)
+
         # Plan b with other scales cannot be installed as a plan event: invalid input (1).
         scaled = json.loads(json.dumps(richer))
         scaled["points_scale"] = 3
