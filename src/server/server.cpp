@@ -309,27 +309,17 @@ class Session : public std::enable_shared_from_this<Session> {
         append_dump_json(r.body, s.store().engine().state());
         return r;
       };
-    } else if (is({"v1", "members", ""})) {
+    } else if (is({"v1", "members", ""}) || is({"v1", "members", "", "rank-card"})) {
+      // The member card, or (…/rank-card) its rank card: one lookup, one writer each (state.hpp).
       const auto id = server::parse_member_id(seg[2]);
       if (!id) return client_error(400, "bad_request", "member id: \"" + seg[2] + "\" is not an integer");
-      job->read = [id = *id](server::Sequencer& s) {
+      const auto write = seg.size() == 4 ? &append_rank_card_json : &append_member_card_json;
+      job->read = [id = *id, write](server::Sequencer& s) {
         const State& st = s.store().engine().state();
         const std::uint32_t m = st.members.find(id);
         if (m == no_member) return error_reply(404, "not_found", "member " + std::to_string(id) + " is unknown");
         Reply r;
-        append_member_card_json(r.body, st, m);
-        r.body += '\n';
-        return r;
-      };
-    } else if (is({"v1", "members", "", "rank-card"})) {
-      const auto id = server::parse_member_id(seg[2]);
-      if (!id) return client_error(400, "bad_request", "member id: \"" + seg[2] + "\" is not an integer");
-      job->read = [id = *id](server::Sequencer& s) {
-        const State& st = s.store().engine().state();
-        const std::uint32_t m = st.members.find(id);
-        if (m == no_member) return error_reply(404, "not_found", "member " + std::to_string(id) + " is unknown");
-        Reply r;
-        append_rank_card_json(r.body, st, m);
+        write(r.body, st, m);
         r.body += '\n';
         return r;
       };

@@ -10,27 +10,16 @@
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from decimal import Decimal
 
 UPLINE = sys.argv[1]
 PLANS = sys.argv[2]
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from process_check import check, finish, make_run  # noqa: E402
 
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
-
-
-def run(*args, rc=0):
-    p = subprocess.run([UPLINE, *args], capture_output=True, text=True, timeout=300)
-    if p.returncode != rc:
-        raise SystemExit(f"upline {' '.join(args)}: exit {p.returncode}, wanted {rc}\n{p.stderr}")
-    return p
+run = make_run(UPLINE)
 
 
 def dump_of(plan, events, work):
@@ -164,11 +153,7 @@ def main():
         check(all(len(g["delta"].split(".")[1]) == 3 for g in s["differences"]["gainers"] + s["differences"]["losers"]),
               "moves at the larger scale")
 
-    if failures:
-        print(f"{len(failures)} failures", file=sys.stderr)
-        return 1
-    print("whatif: ok")
-    return 0
+    return finish("whatif")
 
 
 if __name__ == "__main__":

@@ -6,26 +6,15 @@ errors are the means of its rows; the same input gives the same bytes; usage err
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from datetime import datetime, timezone
 
 UPLINE = sys.argv[1]
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from process_check import check, finish, make_run  # noqa: E402
 
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
-
-
-def run(*args, rc=0):
-    p = subprocess.run([UPLINE, *args], capture_output=True, text=True, timeout=300)
-    if p.returncode != rc:
-        raise SystemExit(f"upline {' '.join(args)}: exit {p.returncode}, wanted {rc}\n{p.stderr}")
-    return p
+run = make_run(UPLINE)
 
 
 def month(ms):
@@ -89,11 +78,7 @@ def main():
         p = run("forecast", "--data", short, rc=2)
         check("a forecast needs at least 3" in p.stderr, p.stderr)
 
-    if failures:
-        print(f"{len(failures)} failures", file=sys.stderr)
-        return 1
-    print("forecast: ok")
-    return 0
+    return finish("forecast")
 
 
 if __name__ == "__main__":

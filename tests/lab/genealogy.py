@@ -6,7 +6,6 @@ the GraphML parsed as XML and the DOT's edges counted; --root/--depth limits; us
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
@@ -14,20 +13,10 @@ from collections import defaultdict
 from decimal import Decimal
 
 UPLINE = sys.argv[1]
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from process_check import check, finish, make_run  # noqa: E402
 
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
-
-
-def run(*args, rc=0):
-    p = subprocess.run([UPLINE, *args], capture_output=True, text=True, timeout=300)
-    if p.returncode != rc:
-        raise SystemExit(f"upline {' '.join(args)}: exit {p.returncode}, wanted {rc}\n{p.stderr}")
-    return p
+run = make_run(UPLINE)
 
 
 def main():
@@ -123,11 +112,7 @@ def main():
         p = run("genealogy", "--data", os.path.join(work, "none"), "--format", "json", rc=2)
         check("holds no data directory" in p.stderr, p.stderr)
 
-    if failures:
-        print(f"{len(failures)} failures", file=sys.stderr)
-        return 1
-    print("genealogy: ok")
-    return 0
+    return finish("genealogy")
 
 
 if __name__ == "__main__":
