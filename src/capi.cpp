@@ -768,4 +768,30 @@ UPL_API uint64_t upl_store_durable_seq(const upl_store* s) { return s ? s->store
 
 UPL_API const upl_engine* upl_store_engine(const upl_store* s) { return s ? &s->view : nullptr; }
 
+UPL_API upl_status upl_statement_json(const char* dir, int64_t member, const char* from, const char* until, char** statement_json) {
+  return guard([&] {
+    if (!dir) return fail(UPL_EINVALID, "dir: NULL");
+    if (!statement_json) return fail(UPL_EINVALID, "statement_json: NULL");
+    std::optional<upline::Time> bound[2];
+    const char* const text[2] = {from, until};
+    const char* const field[2] = {"from", "until"};
+    for (int i = 0; i < 2; ++i) {
+      if (!text[i]) continue;
+      bound[i] = upline::parse_statement_time(text[i]);
+      if (!bound[i]) return fail(UPL_EINVALID, upline::statement_time_fault(field[i], text[i]));
+    }
+    try {
+      upline::check_statement_period(bound[0], bound[1]);
+    } catch (const std::invalid_argument& x) {
+      return fail(UPL_EINVALID, x.what());
+    }
+    const upline::Statement st = upline::member_statement(dir, member, bound[0], bound[1]);
+    if (!st.known) return unknown_member(member);
+    std::string out;
+    upline::append_statement_json(out, st);
+    *statement_json = copy_out(out);
+    return UPL_OK;
+  });
+}
+
 }  // extern "C"

@@ -1,5 +1,6 @@
 // `upline dump --until`: sequence numbers, @MS and ISO-8601 UTC times (src/cli/until.hpp).
 #include "cli/until.hpp"
+#include "upline/statement.hpp"
 
 #include <doctest/doctest.h>
 
@@ -46,3 +47,28 @@ TEST_CASE("cli: parse_until (dump --until)") {
   CHECK(time("2024-02-29T00:00:00Z") == 1709164800000);  // a leap day is a day
 }
 
+
+TEST_CASE("statement times: ms, @MS, a date, an ISO-8601 UTC time (statement.hpp)") {
+  CHECK(parse_statement_time("1798761600000") == 1798761600000);
+  CHECK(parse_statement_time("0") == 0);
+  CHECK(parse_statement_time("@42") == 42);
+  CHECK(parse_statement_time("9223372036854775807") == INT64_MAX);  // every applied time can be a bound
+  CHECK(parse_statement_time("@1000000000000000006") == 1000000000000000006);
+  CHECK(parse_statement_time("0000000000000000042") == 42);
+  CHECK(parse_statement_time("2027-01-01") == 1798761600000);
+  CHECK(parse_statement_time("1970-01-01") == 0);
+  CHECK(parse_statement_time("2024-02-29") == 1709164800000);
+  CHECK(parse_statement_time("2026-01-01T00:00:00.250Z") == 1767225600250);
+  for (const char* bad : {"", "-1", "@", "@-1", "2026-02-30", "2025-02-29", "2026-1-01", "2026-01-01T", "2026-01-01Z", "26-01-01", "2026/01/01",
+                          "1969-12-31", "2026-13-01", "9223372036854775808", "@9223372036854775808",
+                          "9999999999999999999", "18446744073709551616", "00000000000000000042", "@", "@@1", "soon"}) {
+    const std::string text = bad;
+    CAPTURE(text);
+    CHECK(!parse_statement_time(text));
+  }
+  CHECK(statement_time_fault("from", "x\"y") == R"(from: "x\"y" is not a time (milliseconds since the epoch, @MS, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z, UTC))");
+  // dump --until reads the same times (a plain number stays a sequence number there).
+  CHECK(parse_until("2027-01-01")->by == Until::By::time);
+  CHECK(parse_until("2027-01-01")->value == 1798761600000);
+  CHECK(parse_until("17")->by == Until::By::seq);
+}

@@ -5,7 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -303,4 +306,87 @@ TEST_CASE("properties: a rank card's eligible is the promotion rule, true only f
     eligible_seen += eligible;
   }
   CHECK(eligible_seen > 0);  // the true branch was met (suspended members whose criteria hold)
+}
+
+// SPEC §13: a statement's lines are exactly the member's credits and debits of the period, in
+// order; its balances add up; consecutive periods tile; without bounds it ends at the member's
+// balance; recording changes no digest.
+TEST_CASE("properties: a statement accounts for every change of a balance, and periods tile") {
+  for (std::uint64_t seed = 41; seed <= 46; ++seed) {
+    Rng prng(seed);
+    const Plan plan = random_plan(prng, seed % 2 == 0);
+    Stream s(seed, plan);
+    std::vector<Event> events;
+    for (int i = 0; i < 2500; ++i) events.push_back(s.next());
+    // The reference: every accepted event's applied time and effects.
+    Engine plain(plan);
+    std::vector<std::pair<Time, std::vector<Effect>>> applied(events.size());
+    std::vector<bool> ok(events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      ok[i] = plain.apply(events[i], applied[i].second);
+      applied[i].first = plain.clock();
+    }
+    const Time first = applied.front().first, last = plain.clock();
+    auto run = [&](MemberId m, std::optional<Time> from, std::optional<Time> until) {
+      Engine e(plan);
+      StatementRecorder rec(e, m, from, until);
+      std::vector<Effect> fx;
+      for (const Event& ev : events) rec.apply(e, ev, fx);
+      CHECK(e.digest() == plain.digest());  // recording changes nothing
+      std::string json;
+      Statement st = rec.statement(e);
+      if (st.known) append_statement_json(json, st);
+      return std::pair{st, json};
+    };
+    const std::vector<MemberId> ids = plain.member_ids();
+    for (int k = 0; k < 4; ++k) {
+      const MemberId m = ids[prng.below(ids.size())];
+      Time cut[3];
+      for (Time& c : cut) c = first + static_cast<Time>(prng.below(static_cast<std::uint64_t>(last - first + 2)));
+      if (k == 0) cut[1] = applied[events.size() / 2].first;  // a bound exactly at an applied time
+      std::sort(std::begin(cut), std::end(cut));
+      CAPTURE(seed);
+      CAPTURE(m);
+      const auto [whole, whole_json] = run(m, std::nullopt, std::nullopt);
+      REQUIRE(whole.known);
+      CHECK(whole.closing == plain.member(m)->balance.units);
+      CHECK(whole.opening == 0);
+      const auto [ab, ab_json] = run(m, cut[0], cut[1]);
+      const auto [bc, bc_json] = run(m, cut[1], cut[2]);
+      const auto [ac, ac_json] = run(m, cut[0], cut[2]);
+      // The lines are the member's effects in [from, until), in order.
+      std::vector<std::tuple<std::uint64_t, EffectType, Kind, std::int64_t>> want, got;
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        if (!ok[i] || applied[i].first < cut[0] || applied[i].first >= cut[2]) continue;
+        for (const Effect& fx : applied[i].second)
+          if (fx.member == m && (fx.type == EffectType::credit || fx.type == EffectType::debit)) want.emplace_back(i + 1, fx.type, fx.kind, fx.points);
+      }
+      for (const StatementLine& l : ac.lines) got.emplace_back(l.seq, l.type, l.kind, l.points);
+      CHECK(got == want);
+      // The balances add up, line by line.
+      for (const Statement* st : {&whole, &ab, &bc, &ac}) {
+        if (!st->known) continue;
+        std::int64_t b = st->opening;
+        for (const StatementLine& l : st->lines) {
+          b += l.type == EffectType::credit ? l.points : -l.points;
+          CHECK(l.balance == b);
+          CHECK(l.points > 0);
+        }
+        CHECK(b == st->closing);
+        CHECK(st->opening + st->credits - st->debits == st->closing);
+      }
+      // Periods tile.
+      if (ab.known) {
+        CHECK(bc.known);
+        CHECK(ab.closing == bc.opening);
+        std::vector<StatementLine> both = ab.lines;
+        both.insert(both.end(), bc.lines.begin(), bc.lines.end());
+        REQUIRE(both.size() == ac.lines.size());
+        for (std::size_t i = 0; i < both.size(); ++i) CHECK(both[i].seq == ac.lines[i].seq);
+        CHECK(ab.opening == ac.opening);
+        CHECK(bc.closing == ac.closing);
+      }
+      CHECK(run(m, cut[0], cut[2]).second == ac_json);  // deterministic
+    }
+  }
 }

@@ -60,23 +60,36 @@ constexpr std::int64_t pow10(int n) {
   return v;
 }
 
-/// Prints `units` at `scale` (0..18) as SPEC §2 says: exactly `scale` decimals, no point at
-/// scale 0, zero never signed. Appends to `out`.
-inline void append_units(std::string& out, std::int64_t units, int scale) {
-  const bool neg = units < 0;
-  std::uint64_t mag = neg ? 0 - static_cast<std::uint64_t>(units) : static_cast<std::uint64_t>(units);
-  char buf[48];
+namespace detail {
+// The digits of `mag` at `scale`, after a '-' when `neg`: append_units' one rule, for any width.
+template <class Unsigned>
+inline void append_magnitude(std::string& out, bool neg, Unsigned mag, int scale) {
+  char buf[64];
   char* end = buf + sizeof buf;
   char* p = end;
   int written = 0;
   do {
     if (scale > 0 && written == scale) *--p = '.';
-    *--p = static_cast<char>('0' + mag % 10);
+    *--p = static_cast<char>('0' + static_cast<int>(mag % 10));
     mag /= 10;
     ++written;
   } while (mag != 0 || written <= scale);
   if (neg) *--p = '-';
   out.append(p, end);
+}
+}  // namespace detail
+
+/// Prints `units` at `scale` (0..18) as SPEC §2 says: exactly `scale` decimals, no point at
+/// scale 0, zero never signed. Appends to `out`.
+inline void append_units(std::string& out, std::int64_t units, int scale) {
+  const bool neg = units < 0;
+  detail::append_magnitude(out, neg, neg ? 0 - static_cast<std::uint64_t>(units) : static_cast<std::uint64_t>(units), scale);
+}
+
+/// The same for a 128-bit sum of units (a statement's totals).
+inline void append_wide_units(std::string& out, i128 units, int scale) {
+  const bool neg = units < 0;
+  detail::append_magnitude(out, neg, neg ? u128(0) - static_cast<u128>(units) : static_cast<u128>(units), scale);
 }
 
 /// `units` at `scale` as text (see append_units).

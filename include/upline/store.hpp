@@ -23,6 +23,7 @@
 #include "upline/engine.hpp"
 #include "upline/file_system.hpp"
 #include "upline/journal.hpp"
+#include "upline/statement.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -230,6 +231,15 @@ std::uint64_t journal_last_seq(const std::string& dir, FileSystem* fs = nullptr)
 /// applied again. `line` returns false to stop. Returns the last sequence number given (0: none).
 std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::uint64_t until,
                              const std::function<bool(std::uint64_t seq, std::string_view line)>& line, FileSystem* fs = nullptr);
+
+/// A member's statement (statement.hpp, SPEC §13) over the applied times [from, until) from DIR's
+/// history: the state just before `from` rebuilt (from the newest snapshot before it), then the
+/// journal applied through the period, or through its last record when the call starts (a writer
+/// may be appending; `through`, when given, is that last record instead — a server's published
+/// sequence number). Only reads. The statement's `known` is false when the member had not joined
+/// by then. std::invalid_argument when until < from; StoreError as rebuild().
+Statement member_statement(const std::string& dir, MemberId member, std::optional<Time> from, std::optional<Time> until,
+                           FileSystem* fs = nullptr, const std::string& archive = {}, std::optional<std::uint64_t> through = std::nullopt);
 
 /// What archive_journal() did.
 struct Archived {

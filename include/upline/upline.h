@@ -510,6 +510,22 @@ UPL_API uint64_t upl_store_durable_seq(const upl_store *store);
  */
 UPL_API const upl_engine *upl_store_engine(const upl_store *store);
 
+/**
+ * A member's statement as JSON (docs/SPEC.md §13): every credit and debit over the applied times
+ * [from, until) with its cause (order, buyer, tier, level, rate; refund; redemption; adjustment's
+ * actor and reason), the opening and closing balance. Computed from DIR's history — the state
+ * just before `from` rebuilt from the newest snapshot before it, then the journal — and read
+ * only: DIR may be open in a upl_store or a server meanwhile (the statement then ends at the
+ * journal's last record when the call starts).
+ * @param from, until NULL (unbounded) or a time, UTC: milliseconds since the epoch, "@MS",
+ *        "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS[.mmm]Z"
+ * @param statement_json receives a NUL-terminated string; free with upl_string_free()
+ * @return UPL_OK; UPL_EINVALID (a NULL dir or statement_json, a malformed time, until before
+ *         from, no data directory at DIR), UPL_ENOTFOUND (the member had not joined by the
+ *         period's end), UPL_EIO, UPL_ECORRUPT, UPL_ENOMEM
+ */
+UPL_API upl_status upl_statement_json(const char *dir, int64_t member, const char *from, const char *until, char **statement_json);
+
 /* ---- exact amounts ------------------------------------------------------------------------ */
 
 /**

@@ -13,6 +13,7 @@
 //   promotion.hpp    SPEC §8   the work list: promotions and rewards
 //   effect.hpp       SPEC §9   what an accepted event asks the host to book
 //   state.hpp        SPEC §10  the state; its digest, snapshot bytes and dump
+//   statement.hpp    SPEC §13  a member's statement: every credit and debit of a period, with its cause
 //   engine.hpp                 Engine: composes the above, one handler per event
 //   door.hpp                   text in and out: event lines, result lines
 //   store.hpp                  the durable engine: journal, snapshots, recovery
@@ -33,5 +34,6 @@
 #include "upline/propagation.hpp"
 #include "upline/rejection.hpp"
 #include "upline/state.hpp"
+#include "upline/statement.hpp"
 #include "upline/store.hpp"
 #include "upline/version.hpp"

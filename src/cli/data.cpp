@@ -25,7 +25,7 @@ const char* const about_data =
     "refuses (exit 1). docs/DURABILITY.md has the formats.";
 
 struct DataOptions {
-  std::string data, plan, events, sync = "every", dump, until, archive, to;
+  std::string data, plan, events, sync = "every", dump, until, archive, to, period_from;
   std::uint64_t snapshot_every = 0, snapshot_bytes = default_snapshot_bytes, from = 1, until_seq = 0, segment_bytes = default_segment_bytes;
   std::int64_t member = 0;
   bool has_until_seq = false;
@@ -103,12 +103,16 @@ int status(const DataOptions& o) {
   return exit_ok;
 }
 
+// --until of dump and rank-card: no bound when empty.
+std::optional<Until> until_option(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  const std::optional<Until> until = parse_until(text);
+  if (!until) fail(exit_usage, "--until: \"" + text + "\" is not a sequence number, @MS, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z");
+  return until;
+}
+
 int dump(const DataOptions& o) {
-  std::optional<Until> until;
-  if (!o.until.empty()) {
-    until = parse_until(o.until);
-    if (!until) fail(exit_usage, "--until: \"" + o.until + "\" is not a sequence number, @MS or YYYY-MM-DDTHH:MM:SS[.mmm]Z");
-  }
+  const std::optional<Until> until = until_option(o.until);
   std::uint64_t last = 0;
   Engine e = rebuild(o.data, until, &last, nullptr, o.archive);
   const std::string state = dump_json(e);
@@ -124,17 +128,31 @@ int dump(const DataOptions& o) {
 }
 
 int rank_card(const DataOptions& o) {
-  std::optional<Until> until;
-  if (!o.until.empty()) {
-    until = parse_until(o.until);
-    if (!until) fail(exit_usage, "--until: \"" + o.until + "\" is not a sequence number, @MS or YYYY-MM-DDTHH:MM:SS[.mmm]Z");
-  }
+  const std::optional<Until> until = until_option(o.until);
   const Engine e = rebuild(o.data, until, nullptr, nullptr, o.archive);
   const State& s = e.state();
   const std::uint32_t m = s.members.find(o.member);
   if (m == no_member) fail(exit_usage, "--member: member " + std::to_string(o.member) + " is unknown");
   std::string out;
   append_rank_card_json(out, s, m);
+  out += '\n';
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return exit_ok;
+}
+
+int statement(const DataOptions& o) {
+  std::optional<Time> from, until;
+  if (!o.period_from.empty() && !(from = parse_statement_time(o.period_from))) fail(exit_usage, statement_time_fault("--from", o.period_from));
+  if (!o.until.empty() && !(until = parse_statement_time(o.until))) fail(exit_usage, statement_time_fault("--until", o.until));
+  try {
+    check_statement_period(from, until);
+  } catch (const std::invalid_argument& e) {
+    fail(exit_usage, std::string("--") + e.what());
+  }
+  const Statement st = member_statement(o.data, o.member, from, until, nullptr, o.archive);
+  if (!st.known) fail(exit_usage, "--member: member " + std::to_string(o.member) + " is unknown");
+  std::string out;
+  append_statement_json(out, st);
   out += '\n';
   std::fwrite(out.data(), 1, out.size(), stdout);
   return exit_ok;
@@ -231,25 +249,41 @@ void add_data_commands(CLI::App& app) {
   set_body(c, [o] { return status(*o); });
 
   c = command(app, "dump", "the state as of a sequence number or a time (SPEC §10 format)",
-              "upline dump --data DIR --dump STATE.json [--until SEQ|@MS|YYYY-MM-DDTHH:MM:SS[.mmm]Z]",
+              "upline dump --data DIR --dump STATE.json [--until SEQ|@MS|YYYY-MM-DD|YYYY-MM-DDTHH:MM:SS[.mmm]Z]",
               "Rebuilds the state as of a sequence number or a time without changing DIR, and writes it as\n"
               "`upline replay` does ('-': standard output).",
               o);
   c->add_option("--dump", o->dump, "where the state goes ('-': standard output)")->required()->type_name("STATE.json");
-  c->add_option("--until", o->until, "a sequence number, @MS or an ISO-8601 UTC time")->type_name("POINT");
+  c->add_option("--until", o->until, "a sequence number, @MS, a date or an ISO-8601 UTC time")->type_name("POINT");
   c->add_option("--archive", o->archive, "where older journal segments were archived (upline archive)")->type_name("ARCHIVE");
   set_body(c, [o] { return dump(*o); });
 
   c = command(app, "rank-card", "a member's rank card: tier, benefits, what the next tier asks and what it has",
-              "upline rank-card --data DIR --member ID [--until SEQ|@MS|YYYY-MM-DDTHH:MM:SS[.mmm]Z]",
+              "upline rank-card --data DIR --member ID [--until SEQ|@MS|YYYY-MM-DD|YYYY-MM-DDTHH:MM:SS[.mmm]Z]",
               "Rebuilds the state (as of --until, if given) without changing DIR and prints the member's\n"
               "rank card as one JSON line (docs/LAB.md): its tier, status and benefits, and for the next\n"
               "tier each promote_at criterion with what it has and needs, and that tier's benefits.",
               o);
   c->add_option("--member", o->member, "the member's id")->required()->check(CLI::Range(std::int64_t{1}, INT64_MAX))->type_name("ID");
-  c->add_option("--until", o->until, "a sequence number, @MS or an ISO-8601 UTC time")->type_name("POINT");
+  c->add_option("--until", o->until, "a sequence number, @MS, a date or an ISO-8601 UTC time")->type_name("POINT");
   c->add_option("--archive", o->archive, "where older journal segments were archived (upline archive)")->type_name("ARCHIVE");
   set_body(c, [o] { return rank_card(*o); });
+
+  c = command(app, "statement", "a member's statement: every credit and debit of a period with its cause, opening and closing balance",
+              "upline statement --data DIR --member ID [--from TIME] [--until TIME] [--archive ARCHIVE]",
+              "Prints the member's statement over the applied times [--from, --until) as one JSON line\n"
+              "(docs/SPEC.md §13): the opening balance, every credit and debit with its cause (the order,\n"
+              "buyer, shop, amount and rates of a purchase's points; the tier, level and rate of an upline\n"
+              "credit; the refund of a clawback; the ref of a redemption; the actor and reason of an\n"
+              "adjustment), the totals and the closing balance. TIME is milliseconds since the epoch, @MS,\n"
+              "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z (UTC). Rebuilds from the newest snapshot before\n"
+              "--from; changes nothing in DIR.",
+              o);
+  c->add_option("--member", o->member, "the member's id")->required()->check(CLI::Range(std::int64_t{1}, INT64_MAX))->type_name("ID");
+  c->add_option("--from", o->period_from, "the period's first applied time (default: the beginning)")->type_name("TIME");
+  c->add_option("--until", o->until, "the end of the period, not included (default: the journal's end)")->type_name("TIME");
+  c->add_option("--archive", o->archive, "where older journal segments were archived (upline archive)")->type_name("ARCHIVE");
+  set_body(c, [o] { return statement(*o); });
 
   c = command(app, "verify", "check every record and snapshot, replay from scratch, compare digests", "upline verify --data DIR",
               "Checks every journal record and snapshot, replays from scratch and compares the digests;\n"

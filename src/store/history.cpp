@@ -73,6 +73,33 @@ std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::u
   return given;
 }
 
+Statement member_statement(const std::string& dir, MemberId member, std::optional<Time> from, std::optional<Time> until, FileSystem* fsp,
+                           const std::string& archive, std::optional<std::uint64_t> through) {
+  FileSystem& fs = fsp ? *fsp : posix_file_system();
+  check_statement_period(from, until);
+  // The journal's end now: a writer appending meanwhile does not make the statement move.
+  const std::uint64_t bound = through ? *through : journal_last_seq(dir, &fs);
+  std::uint64_t after = 0;
+  Engine engine = from && *from > 0 ? rebuild(dir, Until{Until::By::time, *from - 1}, &after, &fs, archive)
+                                    : rebuild(dir, Until{Until::By::seq, 0}, &after, &fs, archive);
+  StatementRecorder rec(engine, member, from, until);
+  std::vector<Effect> fx;
+  EventReader reader;
+  struct Stop {};  // the period is over, or the bound reached: the rest is not read
+  try {
+    const JournalScan scan = scan_segments(fs, detail::segments_of(fs, dir, archive), after + 1, [&](const JournalRecord& rec_, const std::string&, std::uint64_t) {
+      if (rec_.kind == RecordKind::genesis || rec_.seq <= after) return;
+      if (rec_.seq > bound || rec.past()) throw Stop{};
+      rec.apply(engine, detail::record_input(reader, rec_), fx, nullptr, rec_.seq);
+    });
+    detail::check_scan(scan, dir, archive);
+  } catch (const Stop&) {
+  }
+  Statement st = rec.statement(engine);
+  st.through_seq = std::max(st.through_seq, after);
+  return st;
+}
+
 std::string genesis_plan(const std::string& dir, FileSystem* fsp) {
   FileSystem& fs = fsp ? *fsp : posix_file_system();
   detail::segments_of(fs, dir);  // throws: no journal here

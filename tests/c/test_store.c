@@ -385,6 +385,80 @@ static void test_status_names(void) {
   CHECK(strcmp(upl_status_str(UPL_EBUSY), "busy") == 0);
 }
 
+
+/* A member's statement (SPEC §13) from a data directory, computed by hand: with the store open
+   (the statement only reads) and after a snapshot that the rebuild starts from. */
+static const char statement_1[] =
+    "{\"member\":1,\"from\":20000,\"until\":60000,\"through_seq\":9,\"opening_balance\":\"5.00\",\"credits\":\"12.50\","
+    "\"debits\":\"3.50\",\"closing_balance\":\"14.00\",\"lines\":["
+    "{\"seq\":6,\"at\":20000,\"type\":\"credit\",\"kind\":\"upline\",\"points\":\"2.50\",\"balance\":\"7.50\",\"order\":\"o2\","
+    "\"buyer\":3,\"shop\":\"main\",\"amount\":\"50.00\",\"tier\":\"bronze\",\"level\":1,\"rate\":\"0.05\",\"multiplier\":\"1\"},"
+    "{\"seq\":7,\"at\":30000,\"type\":\"debit\",\"kind\":\"clawback\",\"points\":\"2.50\",\"balance\":\"5.00\",\"order\":\"o1\","
+    "\"buyer\":2,\"refunded\":\"50.00\"},"
+    "{\"seq\":8,\"at\":40000,\"type\":\"debit\",\"kind\":\"redeem\",\"points\":\"1.00\",\"balance\":\"4.00\",\"ref\":\"r-1\"},"
+    "{\"seq\":9,\"at\":50000,\"type\":\"credit\",\"kind\":\"adjust\",\"points\":\"10.00\",\"balance\":\"14.00\",\"actor\":\"ops\","
+    "\"reason\":\"goodwill\"}]}";
+static const char statement_2[] =
+    "{\"member\":2,\"from\":null,\"until\":null,\"through_seq\":10,\"opening_balance\":\"0.00\",\"credits\":\"120.00\","
+    "\"debits\":\"50.00\",\"closing_balance\":\"70.00\",\"lines\":["
+    "{\"seq\":4,\"at\":10000,\"type\":\"credit\",\"kind\":\"own\",\"points\":\"100.00\",\"balance\":\"100.00\",\"order\":\"o1\","
+    "\"buyer\":2,\"shop\":\"main\",\"amount\":\"100.00\",\"ratio\":\"1\",\"history\":\"1\",\"accrual\":\"1\"},"
+    "{\"seq\":7,\"at\":30000,\"type\":\"debit\",\"kind\":\"clawback\",\"points\":\"50.00\",\"balance\":\"50.00\",\"order\":\"o1\","
+    "\"buyer\":2,\"refunded\":\"50.00\"},"
+    "{\"seq\":10,\"at\":60000,\"type\":\"credit\",\"kind\":\"own\",\"points\":\"20.00\",\"balance\":\"70.00\",\"order\":\"o3\","
+    "\"buyer\":2,\"shop\":\"main\",\"amount\":\"20.00\",\"ratio\":\"1\",\"history\":\"1\",\"accrual\":\"1\"}]}";
+
+static void test_statement(void) {
+  char dir[128];
+  sub(dir, sizeof dir, "statement");
+  upl_store *s = NULL;
+  CHECK_STATUS(upl_store_open(&s, dir, plan, sizeof plan - 1, NULL), UPL_OK);
+  if (!s) return;
+  CHECK_STATUS(upl_store_join(s, NULL, 1, 0, 1000), UPL_OK);
+  CHECK_STATUS(upl_store_join(s, NULL, 2, 1, 2000), UPL_OK);
+  CHECK_STATUS(upl_store_join(s, NULL, 3, 1, 3000), UPL_OK);
+  CHECK_STATUS(upl_store_purchase(s, NULL, "o1", 2, "main", 10000, 10000), UPL_OK); /* 2: +100.00 own; 1: +5.00 */
+  CHECK_STATUS(upl_store_snapshot(s), UPL_OK);                                       /* clock 10000: before `from` */
+  CHECK_STATUS(upl_store_purchase(s, NULL, "o1", 3, "main", 10000, 15000), UPL_EDUPLICATE_ORDER); /* seq 5 */
+  CHECK_STATUS(upl_store_purchase(s, NULL, "o2", 3, "main", 5000, 20000), UPL_OK);   /* 1: +2.50 */
+  CHECK_STATUS(upl_store_refund(s, NULL, "o1", 5000, 30000), UPL_OK);                /* 2: -50.00; 1: -2.50 */
+  CHECK_STATUS(upl_store_redeem(s, NULL, 1, 100, "r-1", 40000), UPL_OK);
+  CHECK_STATUS(upl_store_adjust(s, NULL, 1, 1000, "ops", "goodwill", 50000), UPL_OK);
+  CHECK_STATUS(upl_store_purchase(s, NULL, "o3", 2, "main", 2000, 60000), UPL_OK);   /* at `until`: not in 1's statement */
+
+  char *json = NULL;
+  CHECK_STATUS(upl_statement_json(dir, 1, "@20000", "60000", &json), UPL_OK);
+  CHECK(json && strcmp(json, statement_1) == 0);
+  if (json && strcmp(json, statement_1) != 0) fprintf(stderr, "got  %s\nwant %s\n", json, statement_1);
+  upl_string_free(json);
+  CHECK_STATUS(upl_store_close(s), UPL_OK);
+
+  json = NULL;
+  CHECK_STATUS(upl_statement_json(dir, 2, NULL, NULL, &json), UPL_OK);
+  CHECK(json && strcmp(json, statement_2) == 0);
+  if (json && strcmp(json, statement_2) != 0) fprintf(stderr, "got  %s\nwant %s\n", json, statement_2);
+  upl_string_free(json);
+
+  /* Every refusal names what is wrong, and gives nothing. */
+  json = NULL;
+  CHECK_STATUS(upl_statement_json(dir, 99, NULL, NULL, &json), UPL_ENOTFOUND);
+  CHECK(json == NULL && strstr(upl_last_error(), "99") != NULL);
+  CHECK_STATUS(upl_statement_json(dir, 3, "1970-01-01", "1970-01-01T00:00:02Z", &json), UPL_ENOTFOUND); /* joins at 3000 */
+  CHECK_STATUS(upl_statement_json(dir, 1, "2026-02-30", NULL, &json), UPL_EINVALID);
+  CHECK(strstr(upl_last_error(), "from: \"2026-02-30\" is not a time") != NULL);
+  CHECK_STATUS(upl_statement_json(dir, 1, NULL, "soon", &json), UPL_EINVALID);
+  CHECK(strstr(upl_last_error(), "until: \"soon\"") != NULL);
+  CHECK_STATUS(upl_statement_json(dir, 1, "@5000", "@4000", &json), UPL_EINVALID);
+  CHECK(strstr(upl_last_error(), "until: 4000 is before from (5000)") != NULL);
+  CHECK_STATUS(upl_statement_json(NULL, 1, NULL, NULL, &json), UPL_EINVALID);
+  CHECK_STATUS(upl_statement_json(dir, 1, NULL, NULL, NULL), UPL_EINVALID);
+  char missing[160];
+  sub(missing, sizeof missing, "no-such-dir");
+  CHECK_STATUS(upl_statement_json(missing, 1, NULL, NULL, &json), UPL_EINVALID);
+  CHECK(json == NULL);
+  remove_dir(dir);
+}
+
 int main(void) {
   make_root();
   test_round_trip();
@@ -393,6 +467,7 @@ int main(void) {
   test_misuse();
   test_corrupt();
   test_status_names();
+  test_statement();
   rmdir(root);
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
