@@ -233,14 +233,19 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool admin = srv_.admin_tokens.empty() || is_admin;
     std::uint64_t min_seq = 0, after = 0;
     bool has_after = false;
+    const bool statement = is({"v1", "members", "", "statement"});
+    std::optional<Time> period[2];  // a statement's from and until
     for (const auto& [k, v] : target->query) {
       if (k == "min_seq" || k == "after") {
         const auto n = server::parse_seq(v);
         if (!n) return client_error(400, "bad_request", k + ": \"" + v + "\" is not a sequence number (an integer >= 0)");
         (k == "min_seq" ? min_seq : after) = *n;
         has_after = has_after || k == "after";
+      } else if (statement && (k == "from" || k == "until")) {
+        auto& bound = period[k == "until"];
+        if (!(bound = parse_statement_time(v))) return client_error(400, "bad_request", statement_time_fault(k, v));
       } else {
-        return client_error(400, "bad_request", "unknown query parameter \"" + k + "\" (min_seq, or after for /v1/effects)");
+        return client_error(400, "bad_request", "unknown query parameter \"" + k + "\" (min_seq; after for /v1/effects; from and until for a statement)");
       }
     }
     if (is({"v1", "events"}) || is({"v1", "events", "batch"})) {
@@ -282,6 +287,16 @@ class Session : public std::enable_shared_from_this<Session> {
       return start_stream(after);
     }
     if (has_after) return client_error(400, "bad_request", "after: only for /v1/effects");
+    if (statement) {
+      try {
+        check_statement_period(period[0], period[1]);
+      } catch (const std::invalid_argument& e) {
+        return client_error(400, "bad_request", e.what());
+      }
+      const auto id = server::parse_member_id(seg[2]);
+      if (!id) return client_error(400, "bad_request", "member id: \"" + seg[2] + "\" is not an integer");
+      return start_statement(*id, period[0], period[1], min_seq);
+    }
     auto job = std::make_unique<Job>();
     job->kind = Job::Kind::read;
     job->min_seq = min_seq;
@@ -504,6 +519,51 @@ class Session : public std::enable_shared_from_this<Session> {
       if (self->next_ <= until) return self->end_stream();  // the journal ended early: only if damaged
       self->pump();
     });
+  }
+
+  // A member's statement (statement.hpp) is computed from the journal — a rebuild as of its
+  // start, then the period applied again — on a thread of its own, counted with the effects
+  // streams that read the journal (at most max_catch_ups at once; beyond, 503 and retry). It
+  // covers every event published when the request came (min_seq: waits for it no longer than a
+  // read would; a statement is never older than the request).
+  void start_statement(MemberId id, std::optional<Time> from, std::optional<Time> until, std::uint64_t min_seq) {
+    const std::uint64_t through = srv_.sequencer->feed().published();
+    if (min_seq > through) {
+      Reply r = error_reply(503, "unavailable", "min_seq: " + std::to_string(min_seq) + " is not published yet (" + std::to_string(through) + "); retry");
+      r.retry_after = 1;
+      return send(std::move(r));
+    }
+    if (srv_.catch_ups.fetch_add(1) >= max_catch_ups) {
+      srv_.catch_ups.fetch_sub(1);
+      Reply r = error_reply(503, "overloaded", "too many requests are reading the journal (" + std::to_string(max_catch_ups) + "); retry");
+      r.retry_after = 1;
+      return send(std::move(r));
+    }
+    try {
+      std::thread([self = shared_from_this(), id, from, until, through]() mutable {
+        struct Done {  // declared before `held`: the session is released first, then the count drops
+          std::atomic<int>& n;
+          ~Done() { n.fetch_sub(1); }
+        } done_guard{self->srv_.catch_ups};
+        const std::shared_ptr<Session> held = std::move(self);
+        Reply r;
+        try {
+          const Statement st = member_statement(held->srv_.dir, id, from, until, nullptr, {}, through);
+          if (st.known) {
+            append_statement_json(r.body, st);
+            r.body += '\n';
+          } else {
+            r = error_reply(404, "not_found", "member " + std::to_string(id) + " is unknown");
+          }
+        } catch (const std::exception& e) {
+          r = error_reply(503, "unavailable", std::string("reading the journal failed: ") + e.what());
+        }
+        net::post(held->stream_.get_executor(), [held, r = std::move(r)]() mutable { held->send(std::move(r)); });
+      }).detach();
+    } catch (const std::system_error& e) {
+      srv_.catch_ups.fetch_sub(1);
+      send(error_reply(503, "unavailable", std::string("cannot start reading the journal: ") + e.what()));
+    }
   }
 
   void end_with_error(std::string_view code, const std::string& message) {

@@ -212,6 +212,65 @@ TEST_CASE("serve: events, reads, batch, status, dump equal to the store's") {
   CHECK(dump_json(store->engine()) == dump);
 }
 
+TEST_CASE("serve: a member's statement, from the journal, while events go on") {
+  TempDir d;
+  Running r(options(d));
+  Client c(r.port());
+  c.post("/v1/events", join(1));
+  c.post("/v1/events", join(2, 1));
+  c.post("/v1/events", purchase("A1", 2));  // at 2000: 2 +10.00 own, 1 +0.50 upline
+  c.post("/v1/events", R"({"type":"adjust","member":1,"points":"2.00","actor":"desk","reason":"late parcel","at":3000})");
+  CHECK(field(c.post("/v1/events", R"({"type":"redeem","member":1,"points":"1.00","ref":"R1","at":4000})"), "status") == "ok");
+  const std::string want =
+      R"({"member":1,"from":2000,"until":4000,"through_seq":4,"opening_balance":"0.00","credits":"2.50","debits":"0.00","closing_balance":"2.50","lines":[)"
+      R"({"seq":3,"at":2000,"type":"credit","kind":"upline","points":"0.50","balance":"0.50","order":"A1","buyer":2,"shop":"main","amount":"10.00","tier":"bronze","level":1,"rate":"0.05","multiplier":"1"},)"
+      R"({"seq":4,"at":3000,"type":"credit","kind":"adjust","points":"2.00","balance":"2.50","actor":"desk","reason":"late parcel"}]})"
+      "\n";
+  CHECK(c.get("/v1/members/1/statement?from=@2000&until=1970-01-01T00:00:04Z") == want);
+  const std::string all = c.get("/v1/members/1/statement");
+  CHECK(field(all, "through_seq") == "5");
+  CHECK(field(all, "closing_balance") == "1.50");
+  CHECK(all.find(R"({"seq":5,"at":4000,"type":"debit","kind":"redeem","points":"1.00","balance":"1.50","ref":"R1"})") != std::string::npos);
+  // Refusals name what is wrong.
+  CHECK(c.request(http::verb::get, "/v1/members/99/statement").result_int() == 404);
+  CHECK(c.request(http::verb::get, "/v1/members/x/statement").result_int() == 400);
+  auto res = c.request(http::verb::get, "/v1/members/1/statement?from=2026-02-30");
+  CHECK(res.result_int() == 400);
+  CHECK(res.body().find(R"(from: \"2026-02-30\" is not a time)") != std::string::npos);
+  res = c.request(http::verb::get, "/v1/members/1/statement?from=@5&until=@4");
+  CHECK(res.result_int() == 400);
+  CHECK(res.body().find("until: 4 is before from (5)") != std::string::npos);
+  CHECK(c.request(http::verb::get, "/v1/status?from=1").result_int() == 400);
+  CHECK(c.request(http::verb::post, "/v1/members/1/statement", "").result_int() == 405);
+
+  // While a writer appends, every statement is whole: its lines add up, and it covers at least what
+  // was acknowledged before it was asked for.
+  std::atomic<std::uint64_t> acked{5};
+  std::thread writer([&] {
+    Client w(r.port());
+    for (int i = 0; i < 120; ++i) {
+      const std::string answer = w.post("/v1/events", purchase("W" + std::to_string(i), 2));
+      acked.store(std::stoull(field(answer, "seq")));
+    }
+  });
+  for (int i = 0; i < 30; ++i) {
+    const std::uint64_t before = acked.load();
+    const std::string st = c.get("/v1/members/1/statement");
+    CHECK(std::stoull(field(st, "through_seq")) >= before);
+    const auto units = [](const std::string& v) { return std::stoll(v.substr(0, v.find('.'))) * 100 + std::stoll(v.substr(v.find('.') + 1)); };
+    CHECK(units(field(st, "opening_balance")) + units(field(st, "credits")) - units(field(st, "debits")) == units(field(st, "closing_balance")));
+  }
+  writer.join();
+  const std::string last = c.get("/v1/members/1/statement");
+  CHECK(field(last, "through_seq") == "125");
+  CHECK(field(last, "closing_balance") == "61.50");  // 1.50 + 120 × 0.50
+  r.stop();
+  // The same bytes from the directory itself.
+  std::string direct;
+  append_statement_json(direct, member_statement(d.path.string(), 1, std::nullopt, std::nullopt));
+  CHECK(direct + "\n" == last);
+}
+
 TEST_CASE("serve: 500 concurrent connections, every acknowledged event is in the state; a raced order id is accepted once") {
   TempDir d;
   ServerOptions o = options(d);
