@@ -732,6 +732,35 @@ PYBIND11_MODULE(_upline, m) {
       "What-if on a history (docs/LAB.md): (report JSON text, HTML page or None). Raises ValueError for an invalid\n"
       "plan, a bad period, or a comparison that cannot be made (plan b rejected at from_seq, from_seq past the end).");
   m.def(
+      "statement_json",
+      [](const std::string& dir, MemberId member, std::optional<std::string> from, std::optional<std::string> until) -> std::optional<std::string> {
+        std::optional<upline::Time> bound[2];
+        const std::optional<std::string>* const text[2] = {&from, &until};
+        for (int i = 0; i < 2; ++i) {
+          if (!*text[i]) continue;
+          bound[i] = upline::parse_statement_time(**text[i]);
+          if (!bound[i]) throw py::value_error(upline::statement_time_fault(i ? "until" : "from", **text[i]));
+        }
+        try {
+          upline::check_statement_period(bound[0], bound[1]);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+        std::optional<upline::Statement> st;
+        {
+          py::gil_scoped_release unlocked;  // a rebuild and a walk of the journal: seconds on a large history
+          st = upline::member_statement(dir, member, bound[0], bound[1]);
+        }
+        if (!st->known) return std::nullopt;
+        std::string out;
+        upline::append_statement_json(out, *st);
+        return out;
+      },
+      "dir"_a, "member"_a, "from_"_a = py::none(), "until"_a = py::none(),
+      "A member's statement over [from_, until) from a data directory's history (docs/SPEC.md §13) as JSON text, or\n"
+      "None if the member had not joined by then. Times: ms since the epoch, @MS, YYYY-MM-DD or an ISO-8601 UTC\n"
+      "time, as text. ValueError for a malformed time or until before from; StoreError for the directory.");
+  m.def(
       "bundled_plan",
       [](const std::string& name) -> std::optional<std::string> {
         auto text = upline::bundled_plan(name);

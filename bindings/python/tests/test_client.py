@@ -4,6 +4,7 @@ SIGTERM. The binary is $UPLINE_BIN (ctest python/client sets it); without it the
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import queue
@@ -49,6 +50,7 @@ class Server:
     """A running `upline serve` on 127.0.0.1, port 0."""
 
     def __init__(self, data: Path, plan_file: Path, *extra: str) -> None:
+        self.data = data
         self.proc = subprocess.Popen(
             [UPLINE_BIN, "serve", "--data", str(data), "--plan", str(plan_file), "--listen", "127.0.0.1:0", "--sync", "group", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -184,6 +186,21 @@ def test_same_as_engine(server: Server) -> None:
         for m in (1, 2, 3):
             assert client.rank_card(m) == engine.rank_card(m) is not None
         assert client.rank_card(99) is None and client.rank_card(0) is None
+        # Statements: the server's equal the directory's (one function, member_statement), and they
+        # explain every balance: no bounds give the engine's balance; two periods tile the whole.
+        for m in (1, 2, 3):
+            st = client.statement(m)
+            assert st is not None and st.json == upline.statement(server.data, m).json  # type: ignore[union-attr]
+            assert st.closing == engine.member(m).balance and st.opening == 0  # type: ignore[union-attr]
+            early, late = client.statement(m, until=5000), client.statement(m, from_="@5000")
+            assert early is not None and late is not None
+            assert early.lines + late.lines == st.lines and early.closing == late.opening
+        assert client.statement(1, from_=datetime.datetime(1970, 1, 1, 0, 0, 3, tzinfo=datetime.timezone.utc)).lines == \
+               [line for line in client.statement(1).lines if line["at"] >= 3000]  # type: ignore[union-attr]
+        assert client.statement(99) is None and client.statement(0) is None
+        with pytest.raises(upline.ClientError) as e:
+            client.statement(1, from_="2026-02-30")
+        assert e.value.status == 400 and 'from: "2026-02-30" is not a time' in str(e.value)
         # The plan-derived queries.
         assert client.plan == engine.plan
         assert (client.plan_name, client.tiers, client.money_scale, client.points_scale) == \

@@ -96,3 +96,69 @@ def test_errors() -> None:
         upline.what_if(A, {"name": "x"}, HISTORY)
     with pytest.raises(TypeError, match="events: expected"):
         upline.what_if(A, B, 42)
+
+
+# ---- statements (docs/SPEC.md §13) ------------------------------------------------------------
+
+def test_statement_by_hand(tmp_path) -> None:
+    # Bronze is breadth-first and 2 wide: 2 and 3 under 1, 4 under 2. Member 1 is paid 5.00 at
+    # level 2 of o1 (100.00 × 0.05) and 6.00 at level 1 of o2 (60.00 × 0.10); half of o1 is
+    # refunded (2.50 back) and ops takes 1.00 off. The last event is rejected (seq 11).
+    with upline.Store(tmp_path / "data", A) as store:
+        store.apply_many(HISTORY)
+        whole = store.statement(1)
+    assert whole is not None
+    assert whole.json == (
+        '{"member":1,"from":null,"until":null,"through_seq":11,"opening_balance":"0.00","credits":"11.00","debits":"3.50",'
+        '"closing_balance":"7.50","lines":['
+        f'{{"seq":5,"at":{JAN15 + 1000},"type":"credit","kind":"upline","points":"5.00","balance":"5.00","order":"o1","buyer":4,'
+        '"shop":"main","amount":"100.00","tier":"bronze","level":2,"rate":"0.05","multiplier":"1"},'
+        f'{{"seq":6,"at":{FEB10},"type":"credit","kind":"upline","points":"6.00","balance":"11.00","order":"o2","buyer":2,'
+        '"shop":"main","amount":"60.00","tier":"bronze","level":1,"rate":"0.1","multiplier":"1"},'
+        f'{{"seq":7,"at":{FEB10 + 1000},"type":"debit","kind":"clawback","points":"2.50","balance":"8.50","order":"o1","buyer":4,'
+        '"refunded":"50.00"},'
+        f'{{"seq":10,"at":{FEB10 + 4000},"type":"debit","kind":"adjust","points":"1.00","balance":"7.50","actor":"ops","reason":"fix"}}]}}')
+    assert (whole.opening, whole.credits, whole.debits, whole.closing) == (D("0.00"), D("11.00"), D("3.50"), D("7.50"))
+
+    # February, by a date: opens at 5.00; the same lines as the whole from seq 6 on.
+    import datetime
+    feb = upline.statement(tmp_path / "data", 1, from_=datetime.date(2026, 2, 10), until="2026-03-01")
+    assert feb is not None
+    assert feb.opening == D("5.00") and feb.closing == D("7.50")
+    assert feb.lines == whole.lines[1:]
+    assert feb.data["from"] == FEB10 and feb.data["until"] == FEB10 + 19 * 86_400_000
+
+    # The buyer's own points carry the rates that made them.
+    own = upline.statement(tmp_path / "data", 4, until=FEB10)
+    assert own is not None and own.lines[0]["kind"] == "own"
+    assert {k: own.lines[0][k] for k in ("points", "amount", "ratio", "history", "accrual")} == \
+           {"points": "100.00", "amount": "100.00", "ratio": "1", "history": "1", "accrual": "1"}
+
+    frame = whole.frame()
+    assert list(frame.columns[:6]) == ["seq", "at", "type", "kind", "points", "balance"]
+    assert list(frame["kind"]) == ["upline", "upline", "clawback", "adjust"]
+    assert frame["points"].tolist() == [D("5.00"), D("6.00"), D("2.50"), D("1.00")]
+    assert frame.loc[0, "rate"] == D("0.05") and frame.loc[2, "refunded"] == D("50.00") and frame.loc[3, "actor"] == "ops"
+    assert pd.isna(frame.loc[0, "ref"])
+
+
+def test_statement_refusals(tmp_path) -> None:
+    with upline.Store(tmp_path / "data", A) as store:
+        store.apply_many(HISTORY)
+    data = tmp_path / "data"
+    assert upline.statement(data, 99) is None
+    assert upline.statement(data, 0) is None
+    assert upline.statement(data, 1, until=JAN15) is None  # not joined before JAN15
+    with pytest.raises(ValueError, match=r'from: "2026-02-30" is not a time'):
+        upline.statement(data, 1, from_="2026-02-30")
+    with pytest.raises(ValueError, match=r"until: 1 is before from \(2\)"):
+        upline.statement(data, 1, from_=2, until=1)
+    with pytest.raises(ValueError, match=r"from_: -1 is before the epoch"):
+        upline.statement(data, 1, from_=-1)
+    with pytest.raises(TypeError, match="from_: .*naive datetime"):
+        import datetime
+        upline.statement(data, 1, from_=datetime.datetime(2026, 1, 1))
+    with pytest.raises(TypeError, match="until: expected"):
+        upline.statement(data, 1, until=1.5)
+    with pytest.raises(upline.StoreError):
+        upline.statement(tmp_path / "nothing-here", 1)

@@ -118,6 +118,8 @@ __all__ = [
     "WhatIf",
     "what_if",
     "census_frame",
+    "Statement",
+    "statement",
 ]
 
 #: The library's version (the C++ core's upline::version, from project(upline VERSION …) in CMakeLists.txt).
@@ -1026,6 +1028,13 @@ class Store(Engine):
         """The data directory."""
         return self._core.dir
 
+    def statement(self, member: int, *, from_: object = None, until: object = None) -> Statement | None:
+        """``member``'s statement over [``from_``, ``until``) (docs/SPEC.md §13), or None if the
+        member had not joined by then: :func:`upline.statement` on this store's directory, after a
+        :meth:`commit` (so that every event submitted so far is in the journal it reads)."""
+        self._core.commit()
+        return statement(self.path, member, from_=from_, until=until)
+
     @property
     def last_seq(self) -> int:
         """The sequence number of the last event submitted (0 for none)."""
@@ -1045,4 +1054,4 @@ def four_tier_plan() -> dict[str, Any]:
 
 # The HTTP client: after everything above, which it imports.
 from .client import Client, ClientError  # noqa: E402
-from .lab import WhatIf, census_frame, what_if  # noqa: E402
+from .lab import Statement, WhatIf, census_frame, statement, what_if  # noqa: E402

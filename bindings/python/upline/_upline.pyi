@@ -39,6 +39,8 @@ def what_if(plan_a: str, plan_b: str, events: str, period: str = "month", from_s
     """What-if on a history: (report JSON text, HTML page or None)."""
 def bundled_plan(name: str) -> str | None:
     """A plan bundled with the library ("four-tier", "deep") as JSON text, or None."""
+def statement_json(dir: str, member: int, from_: str | None = None, until: str | None = None) -> str | None:
+    """A member's statement over [from_, until) from a data directory (docs/SPEC.md §13) as JSON text, or None."""
 
 class Engine:
     """upline::Engine built from plan JSON text; ValueError "invalid_plan: …" names every fault.

@@ -65,7 +65,10 @@ import socket
 import threading
 import urllib.parse
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+if TYPE_CHECKING:
+    from .lab import Statement
 
 from . import (
     Amount,
@@ -551,6 +554,27 @@ class Client:
         if d is not None and not isinstance(d, dict):
             raise _bad(f"GET /v1/members/{m}/rank-card: not a JSON object")
         return d
+
+    def statement(self, member: int, *, from_: object = None, until: object = None, min_seq: int | None = None) -> Statement | None:
+        """``member``'s statement over [``from_``, ``until``) (GET /v1/members/{id}/statement), or
+        None if no such member by then: the :class:`upline.Statement` :func:`upline.statement`
+        returns, computed by the server from its journal (docs/SPEC.md §13). Bounds as there."""
+        from .lab import Statement, _time_text
+
+        m = _member_id(member)
+        query = [(k, v) for k, v in (("from", _time_text(from_, "from_")), ("until", _time_text(until, "until"))) if v is not None]
+        q = _seq_query(min_seq)
+        q += ("&" if q else "?") + "&".join(f"{k}={urllib.parse.quote(v, safe='')}" for k, v in query) if query else ""
+        if m is None:
+            return None
+        data = self._call("GET", f"/v1/members/{m}/statement{q}", none_if_missing=True)
+        if data is None:
+            return None
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        try:
+            return Statement._of(text.rstrip("\n"))
+        except ValueError:
+            raise _bad(f"GET /v1/members/{m}/statement: the answer is not JSON: {text[:200]!r}") from None
 
     def order(self, order: str, *, min_seq: int | None = None) -> Order | None:
         """The accepted order with this id, or None."""

@@ -8,12 +8,17 @@ and pandas DataFrames.
     w.census()     # members per tier, a column per side
     w.movers()     # the top gainers and losers
 
+    st = upline.statement("shop-data", 1042, from_="2026-11-01", until="2026-12-01")
+    st.opening, st.closing   # Decimal balances
+    st.frame()               # one row per credit or debit, with its cause
+
 Amounts in the frames are ``decimal.Decimal`` (exact; pandas keeps them as objects), counts are
 ints. pandas (Debian's ``python3-pandas``) is imported only when a frame is asked for.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from dataclasses import dataclass
@@ -22,7 +27,7 @@ from typing import Any, Iterable, Mapping
 
 from . import _upline
 
-__all__ = ["WhatIf", "what_if", "census_frame"]
+__all__ = ["WhatIf", "what_if", "census_frame", "Statement", "statement"]
 
 
 def _pandas() -> Any:
@@ -120,3 +125,98 @@ def census_frame(engine: Any) -> Any:
     columns ``tier`` and ``members``."""
     census: Mapping[str, int] = engine.census()
     return _pandas().DataFrame({"tier": list(census), "members": list(census.values())})
+
+
+# ---- statements -------------------------------------------------------------------------------
+
+_STATEMENT_COLUMNS = ("seq", "at", "type", "kind", "points", "balance", "order", "buyer", "shop", "amount", "ratio", "history",
+                      "accrual", "tier", "level", "rate", "multiplier", "refunded", "ref", "actor", "reason")
+_DECIMAL_FIELDS = frozenset(("points", "balance", "amount", "ratio", "history", "accrual", "rate", "multiplier", "refunded"))
+
+
+def _time_text(value: object, name: str) -> str | None:
+    """A statement bound as the text every door reads (docs/SPEC.md §13): None; an int (ms since
+    the epoch); a str as it is; an aware datetime (exact ms); a date (its midnight UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: expected an int, str, datetime or date, got bool")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{name}: {value} is before the epoch (times are milliseconds since 1970-01-01, >= 0)")
+        return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime.datetime):
+        from . import _at  # the package's one conversion of a datetime to milliseconds
+
+        try:
+            return str(_at(value))
+        except TypeError as e:
+            raise TypeError(str(e).replace("at:", f"{name}:", 1)) from None
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError(f"{name}: expected an int (ms since the epoch), a str, an aware datetime or a date, got {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A member's statement (docs/SPEC.md §13): ``data`` (the JSON as a dict) and ``json`` (its
+    text, byte for byte what every door gives). The balances and totals are exact Decimals."""
+
+    data: dict[str, Any]
+    json: str
+
+    @property
+    def member(self) -> int:
+        return int(self.data["member"])
+
+    @property
+    def opening(self) -> Decimal:
+        return Decimal(self.data["opening_balance"])
+
+    @property
+    def closing(self) -> Decimal:
+        return Decimal(self.data["closing_balance"])
+
+    @property
+    def credits(self) -> Decimal:
+        return Decimal(self.data["credits"])
+
+    @property
+    def debits(self) -> Decimal:
+        return Decimal(self.data["debits"])
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        """Every credit and debit, in order, as the JSON has them (decimals as strings)."""
+        return list(self.data["lines"])
+
+    def frame(self) -> Any:
+        """One row per line, columns seq, at, type, kind, points, balance and every cause field
+        (order, buyer, shop, amount, ratio, history, accrual, tier, level, rate, multiplier,
+        refunded, ref, actor, reason; None where a kind has none). Amounts are Decimals."""
+        rows = [{c: (Decimal(line[c]) if c in _DECIMAL_FIELDS else line[c]) if c in line else None for c in _STATEMENT_COLUMNS}
+                for line in self.data["lines"]]
+        return _pandas().DataFrame(rows, columns=list(_STATEMENT_COLUMNS))
+
+    @classmethod
+    def _of(cls, text: str) -> Statement:
+        return cls(json.loads(text), text)
+
+
+def statement(data: str | os.PathLike[str], member: int, *, from_: object = None, until: object = None) -> Statement | None:
+    """``member``'s statement over the applied times [``from_``, ``until``) from the data
+    directory ``data``'s history (docs/SPEC.md §13), or None if the member had not joined by then.
+    Bounds: None (open), an int (ms since the epoch), a str (``"@MS"``, ``"2026-11-01"``,
+    ``"2026-11-01T00:00:00Z"``), an aware datetime or a date. Only reads: ``data`` may be open in a
+    :class:`upline.Store` or a server meanwhile. ValueError for a malformed bound or ``until``
+    before ``from_``; :class:`upline.StoreError` for the directory."""
+    from . import _member_id
+
+    m = _member_id(member)
+    f, u = _time_text(from_, "from_"), _time_text(until, "until")
+    if m is None:
+        return None
+    text = _upline.statement_json(os.fspath(data), m, f, u)
+    return None if text is None else Statement._of(text)
