@@ -72,6 +72,38 @@ struct Forecast {
 std::vector<PeriodHistory> period_history(const Plan& plan, const History& history, Period period,
                                           std::vector<std::string>* tier_names = nullptr);
 
+/// Gathers the history per period (as period_history gives it) from an engine while inputs are
+/// applied to it: call before() and after() around each Engine::apply. period_history runs one on a
+/// fresh engine; what_if runs one on each side's engine when WhatIfOptions::forecast asks for a
+/// forecast, so that the sides' walks serve the forecasts too. Past 100,000 periods it stops
+/// recording (overflowed()) and finish() throws.
+class PeriodRecorder {
+ public:
+  explicit PeriodRecorder(Period period) noexcept : period_(period) {}
+  /// Before `engine` applies `input`.
+  void before(const Engine& engine, const Input& input);
+  /// After it applied it (`out`: its outcome).
+  void after(const Engine& engine, const Outcome& out);
+  /// Whether the history spans more periods than a forecast takes; nothing more is recorded.
+  bool overflowed() const noexcept { return overflowed_; }
+  /// The periods, as period_history returns them; `tier_names`, when given, receives the engine's
+  /// plan's tiers. std::invalid_argument when overflowed().
+  std::vector<PeriodHistory> finish(const Engine& engine, std::vector<std::string>* tier_names = nullptr);
+
+ private:
+  void open(const Engine& engine, Time start);
+  void close(const Engine& engine);
+
+  Period period_;
+  std::vector<PeriodHistory> h_;
+  Time end_ = 0;
+  bool overflowed_ = false;
+  const Event* event_ = nullptr;  // the input being applied, when an event: set by before()
+  std::uint32_t buyer_tier_ = 0;
+  std::uint32_t order_ = 0;
+  std::int64_t refunded_before_ = 0;
+};
+
 /// Fits on history[first, first + count).
 ForecastFit fit_forecast(const std::vector<PeriodHistory>& history, std::size_t first, std::size_t count);
 
@@ -83,6 +115,10 @@ std::vector<ProjectedPeriod> project(const ForecastFit& fit, std::vector<double>
 /// The whole forecast: history, fit, projection `periods` ahead, backtest. std::invalid_argument
 /// when the history has fewer than 3 periods (nothing to backtest on).
 Forecast forecast(const Plan& plan, const History& history, Period period, std::size_t periods);
+
+/// The same from a history per period already gathered (period_history, PeriodRecorder) and the
+/// tiers it was gathered under.
+Forecast forecast(std::vector<PeriodHistory> history, std::vector<std::string> tier_names, Period period, std::size_t periods);
 
 /// The forecast as one JSON object (docs/LAB.md gives every field).
 std::string forecast_json(const Forecast& f);

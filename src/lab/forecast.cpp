@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <stdexcept>
 
 namespace upline {
@@ -21,7 +22,13 @@ std::vector<std::uint64_t> census_of(const Engine& e, std::size_t tiers) {
   return c;
 }
 
-double units_to(std::int64_t units, int scale) { return static_cast<double>(units) / std::pow(10.0, scale); }
+// 10^scale, exactly (every power up to 10^22 is a double), without a pow() per effect.
+constexpr double powers_of_ten[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+double units_to(std::int64_t units, int scale) {
+  const double p = scale >= 0 && scale < static_cast<int>(std::size(powers_of_ten)) ? powers_of_ten[scale] : std::pow(10.0, scale);
+  return static_cast<double>(units) / p;
+}
 
 double sum(const std::vector<std::uint64_t>& v) {
   double s = 0;
@@ -31,81 +38,95 @@ double sum(const std::vector<std::uint64_t>& v) {
 
 }  // namespace
 
-std::vector<PeriodHistory> period_history(const Plan& plan, const History& history, Period period, std::vector<std::string>* tier_names) {
-  constexpr std::size_t max_periods = 100'000;
-  Engine e(plan);
-  const std::size_t tiers = plan.tiers.size();
-  std::vector<PeriodHistory> h;
-  Time end = 0;
-  Outcome out;
-  const auto open = [&](Time start) {
-    PeriodHistory p;
-    p.start = start;
-    p.census_start = census_of(e, tiers);
-    p.promoted_from.assign(tiers, 0);
-    p.money.assign(tiers, 0.0);
-    p.paid.assign(tiers, 0.0);
-    h.push_back(std::move(p));
-    end = period_end(start, period);
-  };
-  const auto close = [&] { h.back().census_end = census_of(e, tiers); };
-  history([&](std::uint64_t, const Input& in) {
-    const Event* ev = in.event();
-    if (ev == nullptr) {
-      e.apply(in, out);  // a fault: counted, nothing else
-      return true;
+namespace {
+constexpr std::size_t max_periods = 100'000;
+}  // namespace
+
+void PeriodRecorder::open(const Engine& e, Time start) {
+  const std::size_t tiers = e.plan().tiers.size();
+  PeriodHistory p;
+  p.start = start;
+  p.census_start = census_of(e, tiers);
+  p.promoted_from.assign(tiers, 0);
+  p.money.assign(tiers, 0.0);
+  p.paid.assign(tiers, 0.0);
+  h_.push_back(std::move(p));
+  end_ = period_end(start, period_);
+}
+
+void PeriodRecorder::close(const Engine& e) { h_.back().census_end = census_of(e, e.plan().tiers.size()); }
+
+void PeriodRecorder::before(const Engine& e, const Input& in) {
+  event_ = nullptr;
+  if (overflowed_) return;
+  const Event* ev = in.event();
+  if (ev == nullptr) return;  // a fault: counted by the engine, nothing else
+  // Its period: the applied time max(clock, at) (SPEC §4.2) — known before it is applied. Every
+  // period up to it is opened, empty ones too, so that the periods are consecutive steps.
+  const Time t = std::max(e.clock(), event_time(*ev));
+  if (h_.empty()) open(e, period_start(t, period_));
+  // Applied times never go back: most events fall in the open period, [start, end_).
+  const bool in_open_period = t >= h_.back().start && t < end_;
+  while (!in_open_period && period_start(t, period_) != h_.back().start) {  // every period up to t's, consecutively
+    if (h_.size() >= max_periods) {
+      overflowed_ = true;
+      return;
     }
-    // Its period: the applied time max(clock, at) (SPEC §4.2) — known before it is applied. Every
-    // period up to it is opened, empty ones too, so that the periods are consecutive steps.
-    const Time t = std::max(e.clock(), event_time(*ev));
-    if (h.empty()) open(period_start(t, period));
-    while (period_start(t, period) != h.back().start) {  // every period up to t's, consecutively
-      if (h.size() >= max_periods)
-        throw std::invalid_argument("the history spans more than " + std::to_string(max_periods) + " " + period_name(period) +
-                                    "s: give a longer --period");
-      close();
-      open(end);
+    close(e);
+    open(e, end_);
+  }
+  // The buyer's tier (a refund's: the buyer's tier now) and the order's refunded money before.
+  buyer_tier_ = 0;
+  refunded_before_ = 0;
+  order_ = Ledger::none;
+  const Ledger& ledger = e.state().ledger;
+  if (const auto* p = std::get_if<Purchase>(ev)) {
+    buyer_tier_ = e.tier_of(p->member).value_or(0);
+  } else if (const auto* r = std::get_if<Refund>(ev)) {
+    order_ = ledger.find_order(r->order);
+    if (order_ != Ledger::none) {
+      refunded_before_ = ledger.order(order_).refunded;
+      buyer_tier_ = e.record_at(ledger.order(order_).member).tier;
     }
-    // The buyer's tier (a refund's: the buyer's tier now) and the order's refunded money before.
-    std::uint32_t buyer_tier = 0;
-    std::int64_t refunded_before = 0;
-    std::uint32_t order = Ledger::none;
-    const Ledger& ledger = e.state().ledger;
-    if (const auto* p = std::get_if<Purchase>(ev)) {
-      buyer_tier = e.tier_of(p->member).value_or(0);
-    } else if (const auto* r = std::get_if<Refund>(ev)) {
-      order = ledger.find_order(r->order);
-      if (order != Ledger::none) {
-        refunded_before = ledger.order(order).refunded;
-        buyer_tier = e.record_at(ledger.order(order).member).tier;
-      }
-    }
-    e.apply(in, out);
-    if (!out.ok()) return true;
-    PeriodHistory& p = h.back();
-    if (p.money.size() < e.plan().tiers.size()) {  // a plan event added tiers
-      const std::size_t n = e.plan().tiers.size();
-      p.money.resize(n, 0.0);
-      p.paid.resize(n, 0.0);
-      p.promoted_from.resize(n, 0);
-    }
-    const int ms = e.plan().money_scale, ps = e.plan().points_scale;
-    if (std::holds_alternative<Join>(*ev)) ++p.joins;
-    if (std::holds_alternative<Purchase>(*ev)) p.money[buyer_tier] += units_to(ledger.order(static_cast<std::uint32_t>(ledger.order_count() - 1)).amount, ms);
-    if (std::holds_alternative<Refund>(*ev)) p.money[buyer_tier] -= units_to(ledger.order(order).refunded - refunded_before, ms);
-    for (const Effect& x : out.effects) {
-      if (x.type == EffectType::promoted) ++p.promoted_from[x.from];
-      if (x.type == EffectType::credit && (x.kind == Kind::own || x.kind == Kind::upline)) p.paid[buyer_tier] += units_to(x.points, ps);
-      if (x.type == EffectType::debit && x.kind == Kind::clawback) p.paid[buyer_tier] -= units_to(x.points, ps);
-    }
-    return true;
-  });
+  }
+  event_ = ev;
+}
+
+void PeriodRecorder::after(const Engine& e, const Outcome& out) {
+  const Event* ev = event_;
+  event_ = nullptr;
+  if (ev == nullptr || !out.ok()) return;
+  const Ledger& ledger = e.state().ledger;
+  PeriodHistory& p = h_.back();
+  if (p.money.size() < e.plan().tiers.size()) {  // a plan event added tiers
+    const std::size_t n = e.plan().tiers.size();
+    p.money.resize(n, 0.0);
+    p.paid.resize(n, 0.0);
+    p.promoted_from.resize(n, 0);
+  }
+  const int ms = e.plan().money_scale, ps = e.plan().points_scale;
+  if (std::holds_alternative<Join>(*ev)) ++p.joins;
+  if (std::holds_alternative<Purchase>(*ev)) p.money[buyer_tier_] += units_to(ledger.order(static_cast<std::uint32_t>(ledger.order_count() - 1)).amount, ms);
+  if (std::holds_alternative<Refund>(*ev)) p.money[buyer_tier_] -= units_to(ledger.order(order_).refunded - refunded_before_, ms);
+  for (const Effect& x : out.effects) {
+    if (x.type == EffectType::promoted) ++p.promoted_from[x.from];
+    if (x.type == EffectType::credit && (x.kind == Kind::own || x.kind == Kind::upline)) p.paid[buyer_tier_] += units_to(x.points, ps);
+    if (x.type == EffectType::debit && x.kind == Kind::clawback) p.paid[buyer_tier_] -= units_to(x.points, ps);
+  }
+}
+
+std::vector<PeriodHistory> PeriodRecorder::finish(const Engine& e, std::vector<std::string>* tier_names) {
+  if (overflowed_)
+    throw std::invalid_argument("the history spans more than " + std::to_string(max_periods) + " " + period_name(period_) +
+                                "s: give a longer --period");
   if (tier_names) {
     tier_names->clear();
     for (const Tier& t : e.plan().tiers) tier_names->push_back(t.name);
   }
+  std::vector<PeriodHistory> h = std::move(h_);
+  h_.clear();
   if (h.empty()) return h;
-  close();
+  h.back().census_end = census_of(e, e.plan().tiers.size());
   const std::size_t tiers_now = e.plan().tiers.size();
   for (PeriodHistory& p : h) {  // every period the same width, the plan's final tier count
     p.census_start.resize(tiers_now, 0);
@@ -116,6 +137,20 @@ std::vector<PeriodHistory> period_history(const Plan& plan, const History& histo
   }
   if (h.size() > 1) h.pop_back();  // the period being filled when the history ended
   return h;
+}
+
+std::vector<PeriodHistory> period_history(const Plan& plan, const History& history, Period period, std::vector<std::string>* tier_names) {
+  Engine e(plan);
+  PeriodRecorder recorder(period);
+  Outcome out;
+  history([&](std::uint64_t, const Input& in) {
+    recorder.before(e, in);
+    if (recorder.overflowed()) return false;  // finish() says so
+    e.apply(in, out);
+    recorder.after(e, out);
+    return true;
+  });
+  return recorder.finish(e, tier_names);
 }
 
 ForecastFit fit_forecast(const std::vector<PeriodHistory>& history, std::size_t first, std::size_t count) {
@@ -190,9 +225,16 @@ std::vector<ProjectedPeriod> project(const ForecastFit& fit, std::vector<double>
 }
 
 Forecast forecast(const Plan& plan, const History& history, Period period, std::size_t periods) {
+  std::vector<std::string> tier_names;
+  std::vector<PeriodHistory> h = period_history(plan, history, period, &tier_names);
+  return forecast(std::move(h), std::move(tier_names), period, periods);
+}
+
+Forecast forecast(std::vector<PeriodHistory> history, std::vector<std::string> tier_names, Period period, std::size_t periods) {
   Forecast f;
   f.period = period;
-  f.history = period_history(plan, history, period, &f.tier_names);
+  f.history = std::move(history);
+  f.tier_names = std::move(tier_names);
   if (f.history.size() < 3)
     throw std::invalid_argument("the history spans " + std::to_string(f.history.size()) + " complete " + period_name(period) +
                                 (f.history.size() == 1 ? "" : "s") + ": a forecast needs at least 3 (two to fit on, one to backtest)");
