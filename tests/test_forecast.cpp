@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -111,4 +113,110 @@ TEST_CASE("forecast: the periods of a history, the backtest, and too short a his
   };
   CHECK_THROWS_WITH_AS(upline::forecast(*plan, short_history, upline::Period::month, 3),
                        "the history spans 1 complete month: a forecast needs at least 3 (two to fit on, one to backtest)", std::invalid_argument);
+}
+
+TEST_CASE("forecast: what_if's forecasts are each side's own, from the sides' walks, never in the report") {
+  upline::PlanFaults faults;
+  const auto plan_a = upline::Plan::parse(R"({"name":"a","shops":{"main":{"ratio":"1"}},"tiers":[{"name":"bronze","width":2,"rates":["0.1"]},)"
+                                          R"({"name":"silver","width":2,"rates":[],"promote_at":{"lifetime_points":"50"}}]})",
+                                          faults);
+  const auto plan_b = upline::Plan::parse(R"({"name":"b","shops":{"main":{"ratio":"1"}},"tiers":[{"name":"bronze","width":2,"rates":["0.3"]},)"
+                                          R"({"name":"silver","width":2,"rates":[],"promote_at":{"lifetime_points":"20"}}]})",
+                                          faults);
+  REQUIRE(plan_a.has_value());
+  REQUIRE(plan_b.has_value());
+  // Member k joins on the 1st of month k of 2026 under member 1, buys 10·k on the 15th, and the
+  // sponsor buys 15.00 on the 20th: eight months, seven complete.
+  std::vector<std::string> lines;
+  const std::int64_t jan1 = 1767225600000, day = 86'400'000;
+  for (int k = 1; k <= 8; ++k) {
+    const std::int64_t month = upline::period_start(jan1 + (k - 1) * 31 * day, upline::Period::month);
+    lines.push_back(R"({"type":"join","member":)" + std::to_string(k) + (k > 1 ? R"(,"sponsor":1)" : "") + R"(,"at":)" + std::to_string(month) + "}");
+    lines.push_back(R"({"type":"purchase","order":"o)" + std::to_string(k) + R"(","member":)" + std::to_string(k) +
+                    R"(,"shop":"main","amount":")" + std::to_string(10 * k) + R"(.00","at":)" + std::to_string(month + 14 * day) + "}");
+    lines.push_back(R"({"type":"purchase","order":"s)" + std::to_string(k) + R"(","member":1,"shop":"main","amount":"15.00","at":)" +
+                    std::to_string(month + 19 * day) + "}");
+  }
+  const auto history_of = [&lines](std::size_t n, std::optional<std::uint64_t> switch_after, const upline::Plan* to) -> upline::History {
+    return [&lines, n, switch_after, to](const std::function<bool(std::uint64_t, const upline::Input&)>& visit) {
+      upline::EventReader reader;
+      const upline::Event change = upline::PlanChange{to ? std::make_shared<const upline::Plan>(*to) : nullptr, "whatif", 0};  // at the clock
+      if (switch_after && *switch_after == 0 && !visit(0, upline::Input(change))) return;
+      for (std::uint64_t seq = 1; seq <= n; ++seq) {
+        if (!visit(seq, reader.read(lines[seq - 1]))) return;
+        if (switch_after && *switch_after == seq && !visit(seq, upline::Input(change))) return;
+      }
+    };
+  };
+  const upline::History history = history_of(lines.size(), std::nullopt, nullptr);
+  upline::WhatIfOptions o;
+  o.forecast = 4;
+  const upline::WhatIf w = upline::what_if(*plan_a, *plan_b, history, o);
+  REQUIRE(w.forecast_a.forecast != nullptr);
+  REQUIRE(w.forecast_b.forecast != nullptr);
+  CHECK(w.forecast_a.unavailable.empty());
+  CHECK(w.forecast_a.forecast->projection.size() == 4);
+  CHECK(w.forecast_a.forecast->history.size() == 7);
+  // Side a is forecast(plan a, history); side b forecast(plan b, history): the same bytes.
+  CHECK(upline::forecast_json(*w.forecast_a.forecast) == upline::forecast_json(upline::forecast(*plan_a, history, upline::Period::month, 4)));
+  CHECK(upline::forecast_json(*w.forecast_b.forecast) == upline::forecast_json(upline::forecast(*plan_b, history, upline::Period::month, 4)));
+  CHECK(upline::forecast_json(*w.forecast_a.forecast) != upline::forecast_json(*w.forecast_b.forecast));  // plan b pays more
+  // The report is the same with or without the forecast: exact decimals only.
+  upline::WhatIfOptions none;
+  const upline::WhatIf plain = upline::what_if(*plan_a, *plan_b, history, none);
+  CHECK(plain.forecast_a.forecast == nullptr);
+  CHECK(plain.forecast_b.unavailable.empty());
+  std::string with_forecast, without;
+  upline::append_whatif_json(with_forecast, w);
+  upline::append_whatif_json(without, plain);
+  CHECK(with_forecast == without);
+  // The page has the forecast section only when asked for: two stacked census charts, the ratio,
+  // the backtest chart, and the backtest's errors as forecast_json gives them.
+  std::string page, plain_page;
+  upline::append_whatif_html(page, w);
+  upline::append_whatif_html(plain_page, plain);
+  CHECK(plain_page.find("id=\"forecast\"") == std::string::npos);
+  CHECK(page.find("id=\"forecast\"") != std::string::npos);
+  CHECK(page.find("charts.length === 7;") != std::string::npos);
+  CHECK(plain_page.find("charts.length === 3;") != std::string::npos);
+  const std::string json_a = upline::forecast_json(*w.forecast_a.forecast), json_b = upline::forecast_json(*w.forecast_b.forecast);
+  const auto field = [](const std::string& json, const std::string& name) {
+    const std::size_t at = json.find("\"" + name + "\":");
+    REQUIRE(at != std::string::npos);
+    const std::size_t from = at + name.size() + 3;
+    return json.substr(from, json.find_first_of(",}", from) - from);
+  };
+  CHECK(page.find("<tr class=\"members-mape\"><th>members: mean absolute percentage error (%)</th><td>" + field(json_a, "members_mape_percent") +
+                  "</td><td>" + field(json_b, "members_mape_percent") + "</td></tr>") != std::string::npos);
+  CHECK(page.find("<tr class=\"ratio-mae\"><th>payout ratio: mean absolute error</th><td>" + field(json_a, "payout_ratio_mae") + "</td><td>" +
+                  field(json_b, "payout_ratio_mae") + "</td></tr>") != std::string::npos);
+
+  // With from: side b's history is plan a's up to the event, then plan b's, the plan event included.
+  o.from = 7;
+  const upline::WhatIf wf = upline::what_if(*plan_a, *plan_b, history, o);
+  REQUIRE(wf.forecast_b.forecast != nullptr);
+  CHECK(upline::forecast_json(*wf.forecast_b.forecast) ==
+        upline::forecast_json(upline::forecast(*plan_a, history_of(lines.size(), 7, &*plan_b), upline::Period::month, 4)));
+  CHECK(upline::forecast_json(*wf.forecast_b.forecast) != upline::forecast_json(*w.forecast_b.forecast));
+  CHECK(upline::forecast_json(*wf.forecast_a.forecast) == upline::forecast_json(*w.forecast_a.forecast));
+  std::string from_page;
+  upline::append_whatif_html(from_page, wf);
+  CHECK(from_page.find("Side b's history is plan a's up to event 7, then plan b's.") != std::string::npos);
+
+  // Two complete months: too little history — said on the page, not thrown.
+  o.from.reset();
+  o.until = 9;  // three months of events, the third being filled
+  const upline::WhatIf short_w = upline::what_if(*plan_a, *plan_b, history, o);
+  CHECK(short_w.forecast_a.forecast == nullptr);
+  CHECK(short_w.forecast_a.unavailable ==
+        "too little history for a forecast: the history spans 2 complete months: a forecast needs at least 3 (two to fit on, one to backtest)");
+  std::string short_page;
+  upline::append_whatif_html(short_page, short_w);
+  CHECK(short_page.find("<p class=\"no-forecast\">b: b: too little history for a forecast: the history spans 2 complete months") != std::string::npos);
+  CHECK(short_page.find("charts.length === 3;") != std::string::npos);
+
+  // Too many periods to project.
+  o.until.reset();
+  o.forecast = 10'001;
+  CHECK_THROWS_WITH_AS(upline::what_if(*plan_a, *plan_b, history, o), "forecast: 10001 is more than 10000 periods", std::invalid_argument);
 }

@@ -693,7 +693,7 @@ PYBIND11_MODULE(_upline, m) {
   m.def(
       "what_if",
       [](const std::string& plan_a, const std::string& plan_b, const std::string& events, const std::string& period,
-         std::optional<std::uint64_t> from, std::optional<std::uint64_t> until, std::size_t top, bool html) {
+         std::optional<std::uint64_t> from, std::optional<std::uint64_t> until, std::size_t top, bool html, std::size_t forecast) {
         const upline::Plan a = parse_plan(plan_a), b = parse_plan(plan_b);
         const std::optional<upline::Period> p = upline::period_named(period);
         if (!p) throw py::value_error("period: \"" + period + "\" is not day, week or month");
@@ -702,6 +702,7 @@ PYBIND11_MODULE(_upline, m) {
         o.from = from;
         o.until = until;
         o.top = top;
+        o.forecast = forecast;
         std::vector<std::string_view> lines;  // the non-blank lines, sequence numbers from 1
         for (std::string_view rest = events; !rest.empty();) {
           const std::size_t nl = rest.find('\n');
@@ -728,9 +729,10 @@ PYBIND11_MODULE(_upline, m) {
         return py::make_tuple(json, html ? py::object(py::str(page)) : py::object(py::none()));
       },
       "plan_a"_a, "plan_b"_a, "events"_a, "period"_a = "month", "from_seq"_a = py::none(), "until"_a = py::none(), "top"_a = 10,
-      "html"_a = false,
-      "What-if on a history (docs/LAB.md): (report JSON text, HTML page or None). Raises ValueError for an invalid\n"
-      "plan, a bad period, or a comparison that cannot be made (plan b rejected at from_seq, from_seq past the end).");
+      "html"_a = false, "forecast"_a = 0,
+      "What-if on a history (docs/LAB.md): (report JSON text, HTML page or None); forecast: periods each side is\n"
+      "projected on the page (0: none; at most 10,000). Raises ValueError for an invalid plan, a bad period or\n"
+      "forecast, or a comparison that cannot be made (plan b rejected at from_seq, from_seq past the end).");
   m.def(
       "statement_json",
       [](const std::string& dir, MemberId member, std::optional<std::string> from, std::optional<std::string> until) -> std::optional<std::string> {

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -90,6 +91,19 @@ struct WhatIfOptions {
   std::optional<std::uint64_t> until;
   /// How many tier moves, gainers and losers the report lists (the counts are always whole).
   std::size_t top = 10;
+  /// Periods (of `period`) to project each side forward with a forecast (forecast.hpp) for the
+  /// page; 0: none. At most 10,000.
+  std::size_t forecast = 0;
+};
+
+struct Forecast;  // upline/forecast.hpp
+
+/// One side's forecast, fitted on the side's own history (side b's includes plan b's switch at
+/// `from`) as the side is applied — the page shows it; the JSON report never does (it is floating
+/// point).
+struct SideForecast {
+  std::shared_ptr<const Forecast> forecast;  // null when not asked for or not possible
+  std::string unavailable;                   // when asked for but not possible: why (too little history)
 };
 
 struct WhatIf {
@@ -101,6 +115,7 @@ struct WhatIf {
   std::uint64_t gaining = 0, losing = 0;  // members whose balance is higher / lower on side b
   std::vector<BalanceMove> gainers;      // the `top` largest gains, then member id
   std::vector<BalanceMove> losers;       // the `top` largest losses, then member id
+  SideForecast forecast_a, forecast_b;   // when options.forecast > 0 (on the page only)
 };
 
 /// A history that can be walked more than once, by several threads at once: each call of walk
@@ -123,7 +138,9 @@ class WhatIfError : public std::runtime_error {
 };
 
 /// Applies `history` under plan `a` and, on another thread at the same time, under plan `b` (see
-/// WhatIfOptions::from), and compares the two. Throws std::invalid_argument naming the faults of
+/// WhatIfOptions::from), and compares the two; with options.forecast, each side's thread also
+/// records its history per period and fits its forecast (a history of fewer than 3 periods gives
+/// SideForecast::unavailable, not an exception). Throws std::invalid_argument naming the faults of
 /// an invalid plan, WhatIfError as above, and whatever `history` throws.
 WhatIf what_if(const Plan& a, const Plan& b, const History& history, const WhatIfOptions& options = {});
 
@@ -150,8 +167,9 @@ class WhatIfSide {
 void append_whatif_json(std::string& out, const WhatIf& w);
 
 /// Appends the report as one self-contained HTML page (docs/LAB.md): the figures of both sides,
-/// the payout ratio per period of a and b, the census by tier, the top movers, drawn as inline SVG
-/// by integer arithmetic — no script or style from anywhere else, no network. The same report
+/// the payout ratio per period of a and b, the census by tier, the top movers and, when the report
+/// has them, both sides' forecasts with their backtests, drawn as inline SVG by integer arithmetic
+/// (a forecast's doubles rounded to whole pixels) — no script or style from anywhere else, no network. The same report
 /// gives the same bytes.
 void append_whatif_html(std::string& out, const WhatIf& w);
 

@@ -15,8 +15,8 @@ namespace {
 
 struct WhatIfCommand {
   std::string plan, plan_b, events, data, archive, report, html, period = "month";
-  std::uint64_t from = 0, until = 0, top = 10;
-  bool has_from = false, has_until = false;
+  std::uint64_t from = 0, until = 0, top = 10, forecast = 6;
+  bool has_from = false, has_until = false, has_forecast = false;
 };
 
 int whatif(const WhatIfCommand& o) {
@@ -32,12 +32,15 @@ int whatif(const WhatIfCommand& o) {
     if (!o.events.empty() && same_file(*path, o.events)) fail(exit_usage, std::string(option) + ": " + *path + " is the events file");
   const std::optional<Period> period = period_named(o.period);
   if (!period) fail(exit_usage, "--period: \"" + o.period + "\" is not day, week or month");
+  if (o.has_forecast && o.html.empty())
+    fail(exit_usage, "--forecast: only with --html (the forecast is drawn on the page, never written to the JSON report)");
 
   WhatIfOptions options;
   options.period = *period;
   if (o.has_from) options.from = o.from;
   if (o.has_until) options.until = o.until;
   options.top = static_cast<std::size_t>(o.top);
+  options.forecast = o.html.empty() ? 0 : static_cast<std::size_t>(o.forecast);
 
   const Plan plan_b = load_plan(o.plan_b, nullptr, "--plan-b");
   std::optional<Plan> plan_a;
@@ -100,8 +103,8 @@ void add_whatif(CLI::App& app) {
   auto o = std::make_shared<WhatIfCommand>();
   CLI::App* c = app.add_subcommand("whatif", "apply a history under its plan and under plan b; report what differs");
   set_usage(c,
-            "upline whatif --plan A.json --plan-b B.json --events EVENTS.jsonl --report OUT.json [--html OUT.html] [options]\n"
-            "       upline whatif --data DIR --plan-b B.json [--archive ARCHIVE] --report OUT.json [--html OUT.html] [options]");
+            "upline whatif --plan A.json --plan-b B.json --events EVENTS.jsonl --report OUT.json [--html OUT.html [--forecast N]] [options]\n"
+            "       upline whatif --data DIR --plan-b B.json [--archive ARCHIVE] --report OUT.json [--html OUT.html [--forecast N]] [options]");
   c->description(
       "Applies the same events twice, at the same time on two threads: side a under the plan they\n"
       "were applied with (--plan, or the plan DIR was created with), side b with plan b in place of\n"
@@ -109,7 +112,9 @@ void add_whatif(CLI::App& app) {
       "events inside the history apply on both sides. Writes one JSON report (docs/LAB.md): per side\n"
       "the digest, the census, balance and lifetime totals, points issued and removed by kind, money,\n"
       "the payout ratio overall and per period, promotions; then who changes tier, who gains and who\n"
-      "loses. Every figure is an exact decimal. --html also writes it as a page with charts.");
+      "loses. Every figure is an exact decimal. --html also writes it as a page with charts and,\n"
+      "unless --forecast 0, each side's forecast N periods ahead with its backtest (floating point:\n"
+      "on the page only, never in the report).");
   c->add_option("--plan", o->plan, "plan a, with --events: a file or a bundled name")->type_name("A.json");
   c->add_option("--plan-b", o->plan_b, "plan b: a file or a bundled name")->required()->type_name("B.json");
   c->add_option("--events", o->events, "the history: one JSON event per line ('-': standard input)")->type_name("EVENTS.jsonl");
@@ -122,6 +127,11 @@ void add_whatif(CLI::App& app) {
   c->add_option("--until", o->until, "stop after event SEQ")->check(count_in(0, UINT64_MAX))->each([o](const std::string&) { o->has_until = true; })->type_name("SEQ");
   c->add_option("--period", o->period, "the payout ratio's period: day, week or month (default month)")->type_name("PERIOD");
   c->add_option("--top", o->top, "how many tier moves, gainers and losers to list (default 10)")->check(count_in(0, 1'000'000))->type_name("N");
+  c->add_option("--forecast", o->forecast,
+                "with --html: project each side N periods ahead on the page, with a backtest (default 6; 0: none)")
+      ->check(count_in(0, 10'000))
+      ->each([o](const std::string&) { o->has_forecast = true; })
+      ->type_name("N");
   c->add_option("--report", o->report, "where the JSON report goes ('-': standard output)")->required()->type_name("OUT.json");
   c->add_option("--html", o->html, "also write the report as one self-contained HTML page with charts ('-': standard output)")->type_name("OUT.html");
   set_body(c, [o] { return whatif(*o); });

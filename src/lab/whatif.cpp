@@ -1,6 +1,7 @@
 // whatif.cpp — what-if on real history (whatif.hpp, docs/LAB.md).
 #include "upline/whatif.hpp"
 
+#include "upline/forecast.hpp"
 #include "upline/json_text.hpp"
 #include "upline/state.hpp"
 
@@ -273,15 +274,25 @@ SideFigures WhatIfSide::figures() const {
 
 namespace {
 
+// One side: applies the history to `engine` and, with o.forecast, records it per period and fits
+// the side's forecast into `forecast` — on the side's own thread, from the same walk.
 SideFigures run_side(Engine& engine, const History& history, const WhatIfOptions& o, const std::shared_ptr<const Plan>& switch_to,
-                     std::atomic<bool>& abandon) {
+                     std::atomic<bool>& abandon, SideForecast& forecast) {
   WhatIfSide side(engine, o.period);
+  std::optional<PeriodRecorder> recorder;
+  if (o.forecast > 0) recorder.emplace(o.period);
   Outcome out;
+  const auto apply = [&](const Input& in) {
+    if (recorder) recorder->before(engine, in);
+    const bool ok = side.apply(in, out);
+    if (recorder) recorder->after(engine, out);
+    return ok;
+  };
   bool switched = switch_to == nullptr;
   std::uint64_t last = 0;
   const auto switch_plan = [&] {
     const Event change = PlanChange{switch_to, "whatif", engine.clock()};
-    if (!side.apply(Input(change), out))
+    if (!apply(Input(change)))
       throw WhatIfError(WhatIfError::Kind::plan_rejected, "plan b: rejected as a plan event after event " + std::to_string(*o.from) + ": " + std::string(code_name(out.code)) + ": " +
                         out.message);
     switched = true;
@@ -289,7 +300,7 @@ SideFigures run_side(Engine& engine, const History& history, const WhatIfOptions
   if (!switched && *o.from == 0) switch_plan();
   history([&](std::uint64_t seq, const Input& in) {
     if (abandon.load(std::memory_order_relaxed) || (o.until && seq > *o.until)) return false;
-    side.apply(in, out);
+    apply(in);
     last = seq;
     if (!switched && seq >= *o.from) switch_plan();
     return true;
@@ -297,14 +308,29 @@ SideFigures run_side(Engine& engine, const History& history, const WhatIfOptions
   if (abandon.load()) return {};
   if (!switched)
     throw WhatIfError(WhatIfError::Kind::range, "from: " + std::to_string(*o.from) + " is past the last event applied (" + std::to_string(last) + ")");
+  if (recorder) {
+    std::size_t periods_seen = 0;
+    try {
+      std::vector<std::string> tiers;
+      std::vector<PeriodHistory> periods = recorder->finish(engine, &tiers);
+      periods_seen = periods.size();
+      forecast.forecast = std::make_shared<const Forecast>(upline::forecast(std::move(periods), std::move(tiers), o.period, o.forecast));
+    } catch (const std::invalid_argument& e) {  // too little history (or too many periods): the page says so
+      forecast.unavailable = std::string(recorder->overflowed() || periods_seen >= 3 ? "no forecast: " : "too little history for a forecast: ") + e.what();
+    }
+  }
   return side.figures();
 }
+
+constexpr std::size_t max_forecast_periods = 10'000;
 
 std::uint32_t member_index(const Engine& e, MemberId id) noexcept { return e.state().members.find(id); }
 
 }  // namespace
 
 WhatIf what_if(const Plan& a, const Plan& b, const History& history, const WhatIfOptions& options) {
+  if (options.forecast > max_forecast_periods)
+    throw std::invalid_argument("forecast: " + std::to_string(options.forecast) + " is more than " + std::to_string(max_forecast_periods) + " periods");
   if (options.from && options.until && *options.from > *options.until)
     throw WhatIfError(WhatIfError::Kind::range, "from: " + std::to_string(*options.from) + " is after until (" + std::to_string(*options.until) + ")");
   Engine ea(a);
@@ -326,14 +352,14 @@ WhatIf what_if(const Plan& a, const Plan& b, const History& history, const WhatI
   {
     std::jthread side_b([&] {
       try {
-        w.b = run_side(*eb, history, options, switch_to, abandon);
+        w.b = run_side(*eb, history, options, switch_to, abandon, w.forecast_b);
       } catch (...) {
         b_failed = std::current_exception();
         abandon = true;
       }
     });
     try {
-      w.a = run_side(ea, history, options, nullptr, abandon);
+      w.a = run_side(ea, history, options, nullptr, abandon, w.forecast_a);
     } catch (...) {
       abandon = true;
       side_b.join();

@@ -5,7 +5,12 @@
 // (tests/lab/html_report.py reads the mark it leaves).
 #include "upline/whatif.hpp"
 
+#include "upline/forecast.hpp"
+
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <string_view>
@@ -244,9 +249,263 @@ void figures_table(std::string& out, const WhatIf& w) {
   out += "</table>";
 }
 
+// ---- the forecasts ---------------------------------------------------------------------------
+// A forecast's figures are doubles: each is rounded once to a whole pixel (llround) and to a fixed
+// number of decimals for its text, so that the same forecast gives the same bytes.
+
+constexpr const char* tier_colours[] = {"#8fb9dd", "#1f6fb2", "#9fd18b", "#2e8b3a", "#f4a3a0", "#c0392b", "#f8c471", "#e07b1a", "#c3aed6", "#6a3d9a"};
+
+// Like forecast_json's: 6 decimals, no negative zero.
+std::string fixed6(double v) {
+  std::string s = fmt::format("{:.6f}", v);
+  if (s == "-0.000000") s = "0.000000";
+  return s;
+}
+std::string fixed6(const std::optional<double>& v) { return v ? fixed6(*v) : std::string("—"); }
+std::string members_text(double v) {
+  std::string s = fmt::format("{:.1f}", v);
+  if (s == "-0.0") s = "0.0";
+  return grouped(s);
+}
+
+// v on [lo, hi] (lo < hi) as a pixel offset on [0, span], rounded to the nearest, clamped.
+i128 px(double v, double lo, double hi, int span) {
+  const double r = (v - lo) / (hi - lo) * span;
+  if (!(r > 0)) return 0;  // NaN too
+  if (r >= span) return span;
+  return static_cast<i128>(std::llround(r));
+}
+
+std::string dashed(bool d) { return d ? " stroke-dasharray=\"6 4\"" : ""; }
+
+void legend(std::string& out, int x, int y, const std::vector<std::pair<std::string, const char*>>& entries) {
+  for (const auto& entry : entries) {
+    out += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(y - 9) + "\" width=\"12\" height=\"10\" fill=\"" + entry.second + "\"/>";
+    text(out, x + 18, y, entry.first);
+    y += 16;
+  }
+}
+
+// One line per series over `labels.size()` x positions; a point may be absent (nullopt or not
+// finite), which breaks the line; each point's tooltip names its series, period and value.
+struct Series {
+  std::string name;
+  const char* colour;
+  bool dashed;
+  std::vector<std::optional<double>> values;
+};
+
+void line_chart(std::string& out, const std::string& label, const std::vector<std::string>& xs, const std::vector<Series>& series, int decimals,
+                const std::string& x_title) {
+  const Frame f;
+  svg_open(out, f, label);
+  std::optional<double> lo, hi;
+  for (const Series& s : series)
+    for (const std::optional<double>& v : s.values)
+      if (v && std::isfinite(*v)) {
+        lo = lo ? std::min(*lo, *v) : *v;
+        hi = hi ? std::max(*hi, *v) : *v;
+      }
+  if (!lo || xs.empty()) {
+    text(out, f.left + f.plot_w() / 2, f.top + f.plot_h() / 2, "nothing to draw", "middle");
+    out += "</svg>";
+    return;
+  }
+  const double pad = std::max((*hi - *lo) / 10, std::max(std::abs(*hi), 1.0) * 1e-3);
+  const double y_lo = *lo - pad, y_hi = *hi + pad;
+  const auto x_of = [&](std::size_t i) -> i128 { return f.left + (xs.size() < 2 ? f.plot_w() / 2 : i128(i) * f.plot_w() / i128(xs.size() - 1)); };
+  const auto y_of = [&](double v) -> i128 { return f.top + f.plot_h() - px(v, y_lo, y_hi, f.plot_h()); };
+  const auto value_text = [decimals](double v) { return decimals == 1 ? members_text(v) : fmt::format("{:.{}f}", v, decimals); };
+  for (const double v : {y_lo, (y_lo + y_hi) / 2, y_hi}) {
+    out += "<line x1=\"" + std::to_string(f.left) + "\" x2=\"" + std::to_string(f.left + f.plot_w()) + "\" y1=\"" + num(y_of(v)) + "\" y2=\"" +
+           num(y_of(v)) + "\" stroke=\"#e2e2e2\"/>";
+    text(out, f.left - 6, y_of(v) + 4, decimals == 1 ? members_text(v) : fmt::format("{:.3f}", v), "end");
+  }
+  for (const std::size_t i : {std::size_t{0}, xs.size() / 2, xs.size() - 1}) {
+    text(out, x_of(i), f.top + f.plot_h() + 18, xs[i], "middle");
+    if (xs.size() == 1) break;
+  }
+  text(out, f.left + f.plot_w() / 2, f.height - 8, x_title, "middle");
+  for (const Series& s : series) {
+    std::string run;
+    std::size_t in_run = 0;
+    const auto flush = [&] {
+      if (in_run > 1)
+        out += "<polyline class=\"forecast\" fill=\"none\" stroke=\"" + std::string(s.colour) + "\" stroke-width=\"2\"" + dashed(s.dashed) + " points=\"" + run + "\"/>";
+      run.clear();
+      in_run = 0;
+    };
+    for (std::size_t i = 0; i < s.values.size() && i < xs.size(); ++i) {
+      const std::optional<double>& v = s.values[i];
+      if (!v || !std::isfinite(*v)) {
+        flush();
+        continue;
+      }
+      const i128 x = x_of(i), y = y_of(*v);
+      if (!run.empty()) run += ' ';
+      run += num(x) + ',' + num(y);
+      ++in_run;
+      out += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"2.5\" fill=\"" + s.colour + "\"><title>" + html_escape(s.name + ", " + xs[i] + ": " + value_text(*v)) +
+             "</title></circle>";
+    }
+    flush();
+  }
+  std::vector<std::pair<std::string, const char*>> entries;
+  bool any_dashed = false;
+  for (const Series& s : series) {
+    entries.emplace_back(s.name, s.colour);
+    any_dashed = any_dashed || s.dashed;
+  }
+  // The legend, inside the plot at its top left as in the report's ratio chart.
+  if (any_dashed) {
+    // Lines, dashed like their series.
+    int y = f.top + 14;
+    for (const Series& s : series) {
+      out += "<line x1=\"" + std::to_string(f.left + 10) + "\" x2=\"" + std::to_string(f.left + 28) + "\" y1=\"" + std::to_string(y - 4) + "\" y2=\"" +
+             std::to_string(y - 4) + "\" stroke=\"" + s.colour + "\" stroke-width=\"2\"" + dashed(s.dashed) + "/>";
+      text(out, f.left + 34, y, s.name);
+      y += 16;
+    }
+  } else {
+    legend(out, f.left + 10, f.top + 14, entries);
+  }
+  out += "</svg>";
+}
+
+// Projected members per tier of one side, a stacked bar per period; `top`: the y scale's top,
+// shared by both sides' charts.
+void projected_census_chart(std::string& out, const std::string& side, const Forecast& fc, double top) {
+  Frame f;
+  f.right = 150;  // the tiers' legend
+  svg_open(out, f, "projected members per tier, " + side);
+  text(out, f.left, f.top - 8, side, "start", " font-weight=\"bold\"");
+  const std::size_t n = fc.projection.size();
+  const i128 slot = f.plot_w() / i128(std::max<std::size_t>(n, 1));
+  const i128 bar = std::max<i128>(slot * 2 / 3, 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    const ProjectedPeriod& q = fc.projection[i];
+    const i128 x = f.left + i128(i) * slot + (slot - bar) / 2;
+    double below = 0;
+    for (std::size_t t = 0; t < q.census.size(); ++t) {
+      const double v = std::isfinite(q.census[t]) && q.census[t] > 0 ? q.census[t] : 0.0;
+      const i128 y0 = px(below, 0, top, f.plot_h()), y1 = px(below + v, 0, top, f.plot_h());
+      below += v;
+      if (y1 == y0) continue;
+      out += "<rect class=\"projected\" x=\"" + num(x) + "\" y=\"" + num(f.top + f.plot_h() - y1) + "\" width=\"" + num(bar) + "\" height=\"" + num(y1 - y0) +
+             "\" fill=\"" + tier_colours[t % std::size(tier_colours)] + "\"><title>" +
+             html_escape(period_label(q.start, fc.period) + ", " + (t < fc.tier_names.size() ? fc.tier_names[t] : "tier " + std::to_string(t)) + ": " +
+                         members_text(q.census[t])) +
+             "</title></rect>";
+    }
+    if (i == 0 || i == n / 2 || i + 1 == n) text(out, x + bar / 2, f.top + f.plot_h() + 18, period_label(q.start, fc.period), "middle");
+  }
+  text(out, f.left - 6, f.top + 10, members_text(top), "end");
+  text(out, f.left - 6, f.top + f.plot_h(), "0", "end");
+  text(out, f.left + f.plot_w() / 2, f.height - 8, "projected " + std::string(period_name(fc.period)) + " (members at its end)", "middle");
+  std::vector<std::pair<std::string, const char*>> entries;
+  for (std::size_t t = 0; t < fc.tier_names.size(); ++t) entries.emplace_back(fc.tier_names[t], tier_colours[t % std::size(tier_colours)]);
+  legend(out, f.left + f.plot_w() + 10, f.top + 14, entries);
+  out += "</svg>";
+}
+
+void forecast_section(std::string& out, const WhatIf& w) {
+  const Period period = w.options.period;
+  const std::string per = period_name(period);
+  out += "\n<h2 id=\"forecast\">Forecast: " + std::to_string(w.options.forecast) + " " + per + (w.options.forecast == 1 ? "" : "s") + " ahead</h2>\n";
+  out += "<p class=\"note\">Each side's history per " + per +
+         " — sign-ups as a linear trend, money bought and points paid per member of each tier, the tier-transition rates as a Markov "
+         "matrix — projected forward (docs/LAB.md, “Forecasts”). Side b's history is ";
+  if (w.options.from) out += "plan a's up to event " + std::to_string(*w.options.from) + ", then plan b's";
+  else out += "plan b's from the start";
+  out += ". A forecast is floating point, rounded here for display; it is never in the JSON report.</p>\n";
+  struct Side {
+    std::string name;
+    const char* colour;
+    const SideForecast* sf;
+  };
+  const Side sides[] = {{"a: " + w.a.plan_name, colour_a, &w.forecast_a}, {"b: " + w.b.plan_name, colour_b, &w.forecast_b}};
+  std::vector<const Side*> ready;
+  for (const Side& s : sides) {
+    if (s.sf->forecast) ready.push_back(&s);
+    else out += "<p class=\"no-forecast\">" + html_escape(s.name) + ": " + html_escape(s.sf->unavailable) + ".</p>\n";
+  }
+  if (ready.empty()) return;
+
+  // Projected members per tier, one chart per side on one scale.
+  double top = 1;
+  for (const Side* s : ready)
+    for (const ProjectedPeriod& q : s->sf->forecast->projection)
+      if (std::isfinite(q.members)) top = std::max(top, q.members);
+  out += "<h3>Projected members per tier</h3>\n";
+  for (const Side* s : ready) projected_census_chart(out, s->name, *s->sf->forecast, top);
+
+  // The projected payout ratio: the periods of the longer projection (both have N).
+  std::vector<std::string> xs;
+  for (const ProjectedPeriod& q : ready.front()->sf->forecast->projection) xs.push_back(period_label(q.start, period));
+  std::vector<Series> ratio;
+  for (const Side* s : ready) {
+    Series r{s->name, s->colour, false, {}};
+    for (const ProjectedPeriod& q : s->sf->forecast->projection) r.values.push_back(q.payout_ratio);
+    ratio.push_back(std::move(r));
+  }
+  out += "\n<h3>Projected payout ratio</h3>\n";
+  line_chart(out, "projected payout ratio, plan a and plan b", xs, ratio, 6, "projected " + per + " (UTC)");
+
+  // The projection in figures.
+  out += "\n<table class=\"projection\"><tr><th>" + per + "</th>";
+  for (const Side* s : ready) out += "<th>members, " + html_escape(s->name.substr(0, 1)) + "</th>";
+  for (const Side* s : ready) out += "<th>payout ratio, " + html_escape(s->name.substr(0, 1)) + "</th>";
+  out += "</tr>";
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    out += "<tr><th>" + html_escape(xs[i]) + "</th>";
+    for (const Side* s : ready) {
+      const auto& p = s->sf->forecast->projection;
+      out += "<td>" + (i < p.size() ? members_text(p[i].members) : std::string("—")) + "</td>";
+    }
+    for (const Side* s : ready) {
+      const auto& p = s->sf->forecast->projection;
+      out += "<td>" + (i < p.size() ? fixed6(p[i].payout_ratio) : std::string("—")) + "</td>";
+    }
+    out += "</tr>";
+  }
+  out += "</table>\n";
+
+  // The backtest: fitted on the first two thirds of each side's history, projected over the last.
+  out += "\n<h3>Backtest</h3>\n<p class=\"note\">Each side's model fitted again on the first two thirds of its history and run over the last "
+         "third, against what happened.</p>\n<table class=\"backtest\"><tr><th></th>";
+  for (const Side* s : ready) out += "<th>" + html_escape(s->name) + "</th>";
+  out += "</tr>";
+  const auto backtest_row = [&](const char* what, const char* cls, const auto& cell) {
+    out += "<tr class=\"" + std::string(cls) + "\"><th>" + html_escape(what) + "</th>";
+    for (const Side* s : ready) out += "<td>" + html_escape(cell(*s->sf->forecast)) + "</td>";
+    out += "</tr>";
+  };
+  backtest_row("periods fitted on / tested on", "backtest-periods", [](const Forecast& fc) {
+    return std::to_string(fc.backtest_fit.periods) + " / " + std::to_string(fc.backtest.size());
+  });
+  backtest_row("members: mean absolute percentage error (%)", "members-mape", [](const Forecast& fc) { return fixed6(fc.members_mape); });
+  backtest_row("payout ratio: mean absolute error", "ratio-mae", [](const Forecast& fc) { return fixed6(fc.ratio_mae); });
+  out += "</table>\n";
+  std::vector<std::string> bx;
+  for (const BacktestRow& r : ready.front()->sf->forecast->backtest) bx.push_back(period_label(r.start, period));
+  std::vector<Series> members;
+  for (const Side* s : ready) {
+    const std::string letter = s->name.substr(0, 1);  // "a" or "b": the names are in the table above
+    Series actual{letter + ": actual", s->colour, false, {}}, projected{letter + ": projected", s->colour, true, {}};
+    for (const BacktestRow& r : s->sf->forecast->backtest) {
+      actual.values.emplace_back(r.actual_members);
+      projected.values.emplace_back(r.projected_members);
+    }
+    members.push_back(std::move(actual));
+    members.push_back(std::move(projected));
+  }
+  line_chart(out, "backtest: members, projected against actual", bx, members, 1, per + " (UTC), the last third of the history");
+}
+
 }  // namespace
 
 void append_whatif_html(std::string& out, const WhatIf& w) {
+  const std::size_t page_start = out.size();
   const std::string title = "What-if: " + w.a.plan_name + " against " + w.b.plan_name;
   out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + html_escape(title) + "</title>\n<style>"
          "body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:800px;color:#222}"
@@ -255,7 +514,7 @@ void append_whatif_html(std::string& out, const WhatIf& w) {
          "th,td{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}"
          "th:first-child{text-align:left;font-weight:normal;color:#555;width:40%}td{font-variant-numeric:tabular-nums}"
          "td.digest{font:11px monospace;word-break:break-all}table.moves{width:60%}"
-         "svg text{font:12px system-ui,sans-serif;fill:#333}.note{color:#666}"
+         "svg text{font:12px system-ui,sans-serif;fill:#333}.note{color:#666}h3{font-size:14px;margin-top:20px}"
          "</style></head>\n<body>\n";
   out += "<h1>" + html_escape(title) + "</h1>\n<p class=\"note\">The same history applied under plan a and plan b (";
   if (w.options.from) out += "plan b installed as a plan event after event " + std::to_string(*w.options.from);
@@ -278,11 +537,15 @@ void append_whatif_html(std::string& out, const WhatIf& w) {
              html_escape(w.b.tier_names[m.tier_b]) + "</td></tr>";
     out += "</table>";
   }
-  // The page's one script: marks whether the charts rendered (every chart has a non-empty box).
+  if (w.options.forecast > 0) forecast_section(out, w);
+  // The page's one script: marks whether the charts rendered (as many as were drawn, each with a
+  // non-empty box).
+  std::size_t charts = 0;
+  for (std::size_t at = out.find("<svg class=\"chart\"", page_start); at != std::string::npos; at = out.find("<svg class=\"chart\"", at + 1)) ++charts;
   out += "\n<script>\n"
          "window.addEventListener('error', function (e) { document.documentElement.setAttribute('data-error', String(e.message)); });\n"
          "document.addEventListener('DOMContentLoaded', function () {\n"
-         "  var charts = document.querySelectorAll('svg.chart'), ok = charts.length === 3;\n"
+         "  var charts = document.querySelectorAll('svg.chart'), ok = charts.length === " + std::to_string(charts) + ";\n"
          "  for (var i = 0; i < charts.length; ++i) { var b = charts[i].getBBox(); if (!(b.width > 0 && b.height > 0)) ok = false; }\n"
          "  document.documentElement.setAttribute('data-rendered', ok ? 'ok' : 'broken');\n"
          "  document.documentElement.setAttribute('data-charts', String(charts.length));\n"

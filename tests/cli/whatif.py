@@ -6,10 +6,13 @@
 - the data-directory form (`--data`, the journal streamed) writes the same report, byte for byte,
   as the events-file form on the same history;
 - plan b = plan a: the two side objects are equal and there is no difference;
-- every usage error exits 2 naming the option, an invalid plan b exits 1, and nothing is written.
+- every usage error exits 2 naming the option, an invalid plan b exits 1, and nothing is written;
+- the forecast on the page: by default with --html, none with --forecast 0, "too little history" for
+  two months (exit 0), a bad --forecast refused; the JSON report the same with or without it.
 """
 import json
 import os
+import re
 import sys
 import tempfile
 from decimal import Decimal
@@ -94,6 +97,53 @@ def main():
         check(ft["from"] == 1000 and ft["until"] == 20000, "from/until echoed")
         check(ft["a"]["applied"] + ft["a"]["rejected"] == 20000, "until stops side a at event 20000")
         check(ft["b"]["applied"] == ft["a"]["applied"] + 1, "side b counts its plan event")
+
+        # The forecast on the page (docs/LAB.md): 6 periods by default with --html, none with
+        # --forecast 0, and never in the JSON report.
+        pages = {}
+        for label, extra in (("default", []), ("zero", ["--forecast", "0"]), ("three", ["--forecast", "3"])):
+            rep, html = os.path.join(work, f"fc-{label}.json"), os.path.join(work, f"fc-{label}.html")
+            run("whatif", "--plan", plan_a, "--plan-b", plan_b, "--events", events, "--top", "5", "--report", rep, "--html", html, *extra)
+            pages[label] = (open(rep).read(), open(html).read())
+        plain = run("whatif", "--plan", plan_a, "--plan-b", plan_b, "--events", events, "--top", "5", "--report", "-").stdout
+        check(all(rep == plain for rep, _ in pages.values()), "the JSON report is the same with or without a forecast")
+        zero = pages["zero"][1]
+        check('id="forecast"' not in zero and 'class="backtest"' not in zero and "charts.length === 3;" in zero,
+              "--forecast 0: no forecast section, three charts")
+        check('<h2 id="forecast">Forecast: 6 months ahead</h2>' in pages["default"][1], "--html alone: a forecast 6 months ahead")
+        three = pages["three"][1]
+        check('<h2 id="forecast">Forecast: 3 months ahead</h2>' in three and "charts.length === 7;" in three, "--forecast 3: the section, 7 charts")
+        projection = re.search(r'<table class="projection">(.*?)</table>', three)
+        check(projection is not None and len(re.findall(r"<tr><th>\d{4}-\d{2}</th>", projection.group(1))) == 3,
+              "--forecast 3: three projected months")
+        check('<tr class="members-mape">' in three and '<tr class="ratio-mae">' in three, "the backtest's errors")
+        check("no-forecast" not in three, "enough history for both sides")
+
+        # Two complete months (March is being filled): too little history, said on the page; exit 0.
+        short = os.path.join(work, "short.jsonl")
+        with open(short, "w") as f:
+            for k, month in enumerate((1767225600000, 1769904000000, 1772323200000), start=1):  # 2026-01-01, 02-01, 03-01
+                sponsor = ',"sponsor":1' if k > 1 else ""
+                f.write(f'{{"type":"join","member":{k}{sponsor},"at":{month + 9 * 86400000}}}\n')
+                f.write(f'{{"type":"purchase","order":"o{k}","member":{k},"shop":"main","amount":"25.00","at":{month + 11 * 86400000}}}\n')
+        short_page = os.path.join(work, "short.html")
+        p = run("whatif", "--plan", plan_a, "--plan-b", plan_b, "--events", short, "--report", os.path.join(work, "short.json"),
+                "--html", short_page)
+        text = open(short_page).read()
+        check(p.stderr == "", f"too little history: nothing on standard error ({p.stderr!r})")
+        check(text.count('<p class="no-forecast">') == 2 and
+              text.count("too little history for a forecast: the history spans 2 complete months: a forecast needs at least 3") == 2,
+              "too little history: said for both sides")
+        check('id="forecast"' in text and "charts.length === 3;" in text, "too little history: the section, no forecast chart")
+
+        # A bad --forecast: exit 2 naming the option and the value; --forecast without --html.
+        for value in ("x", "-1", "10001", "2.5"):
+            p = run("whatif", "--plan", plan_a, "--plan-b", plan_b, "--events", short, "--report", os.path.join(work, "never.json"),
+                    "--html", os.path.join(work, "never.html"), "--forecast", value, rc=2)
+            check("--forecast" in p.stderr and f'"{value}"' in p.stderr, f"--forecast {value}: stderr {p.stderr!r}")
+            check(not os.path.exists(os.path.join(work, "never.html")), f"--forecast {value}: no page")
+        p = run("whatif", "--plan", plan_a, "--plan-b", plan_b, "--events", short, "--report", "-", "--forecast", "3", rc=2)
+        check("--forecast: only with --html" in p.stderr, p.stderr)
 
         # Errors: usage (2) and an invalid plan (1); no report written.
         never = os.path.join(work, "never.json")

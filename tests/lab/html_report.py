@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """tests/lab/html_report.py UPLINE PLANS_DIR — the what-if HTML page (docs/LAB.md) opened in a real
-browser: Debian's headless Chromium loads the file, the page's own script marks whether its three
-SVG charts rendered (a non-empty box each) and records any script error; this test reads the DOM
-Chromium dumps. Also: the page references nothing outside itself (no network), and the same report
-gives the same bytes.
+browser: Debian's headless Chromium loads the file, the page's own script marks whether its seven
+SVG charts (three of the report, four of the forecast) rendered (a non-empty box each) and records
+any script error; this test reads the DOM Chromium dumps. Also: the page references nothing outside
+itself (no network), the same report gives the same bytes, and the forecast section's backtest
+errors and projected ratios are those of `upline forecast` on the same history under each plan.
 """
+import json
 import os
 import re
 import shutil
@@ -77,13 +79,50 @@ def main():
         check(urls <= {"http://www.w3.org/2000/svg"}, f"no network references, found {urls}")
         check(not re.search(r'\b(src|href)\s*=|@import|url\(', page), "no src, href, @import or url()")
         check("lean &lt;b&gt;&amp;amp; &quot;quoted&quot;" in page, "the plan name escaped")
-        check(page.count('<svg class="chart"') == 3, "three charts")
+        check(page.count('<svg class="chart"') == 7, "seven charts: three of the report, four of the forecast")
         check(page.count('class="ratio"') >= 2, "a ratio line for each side")
+
+        # The forecast (6 weeks by default with --html): each side's is `upline forecast` on a data
+        # directory holding the same events under that side's plan — the backtest's errors and the
+        # projected payout ratios as it prints them, the members to 0.1.
+        check('<h2 id="forecast">Forecast: 6 weeks ahead</h2>' in page, "the forecast section")
+        check("no-forecast" not in page, "a forecast for both sides")
+        expected = {}
+        for side, plan in (("a", os.path.join(PLANS, "four-tier.json")), ("b", plan_b)):
+            data = os.path.join(work, "data-" + side)
+            run("apply", "--data", data, "--plan", plan, "--events", events, "--sync", "none")
+            expected[side] = run("forecast", "--data", data, "--period", "week", "--periods", "6", "--report", "-").stdout
+
+        def raw(text, name):
+            return re.search(r'"%s":([^,}\]]+)' % name, text).group(1)
+
+        for cls, name in (("members-mape", "members_mape_percent"), ("ratio-mae", "payout_ratio_mae")):
+            row = re.search(r'<tr class="%s"><th>[^<]*</th><td>([^<]*)</td><td>([^<]*)</td></tr>' % cls, page)
+            check(row is not None, f"the backtest row {cls}")
+            if row:
+                want = tuple("—" if raw(expected[s], name) == "null" else raw(expected[s], name) for s in ("a", "b"))
+                check(row.groups() == want, f"backtest {name}: page {row.groups()} != upline forecast's {want}")
+                check(want[0] != "—", f"backtest {name}: a figure to compare")
+        check(re.search(r'<tr class="backtest-periods"><th>[^<]*</th><td>\d+ / \d+</td><td>\d+ / \d+</td></tr>', page) is not None,
+              "the backtest's periods")
+        table = re.search(r'<table class="projection">(.*?)</table>', page, re.S)
+        rows = re.findall(r"<tr><th>([0-9-]+)</th><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", table.group(1)) if table else []
+        check(len(rows) == 6, f"six projected weeks ({len(rows)})")
+        projected = {s: json.loads(expected[s])["forecast"] for s in ("a", "b")}
+        for i, (label, members_a, members_b, ratio_a, ratio_b) in enumerate(rows):
+            for side, members, ratio in (("a", members_a, ratio_a), ("b", members_b, ratio_b)):
+                q = projected[side][i]
+                check(label == q["period"], f"{label}: the period of {side}'s forecast ({q['period']})")
+                check(abs(float(members.replace(",", "")) - q["members"]) <= 0.05 + 1e-6, f"{label}: members of {side} {members} != {q['members']}")
+                r = raw(json.dumps(q, separators=(",", ":")), "payout_ratio")
+                check(ratio == ("—" if q["payout_ratio"] is None else "%.6f" % q["payout_ratio"]), f"{label}: ratio of {side} {ratio} != {r}")
+        check(page.count('class="projected"') >= 6, "stacked bars of projected members")
+        check(page.count('class="forecast"') >= 4, "lines: projected ratios and the backtest")
 
         dom = render(os.path.join(work, "report0.html"), work)
         root = html_tag(dom)
         check('data-rendered="ok"' in root, f"Chromium: every chart rendered with a non-empty box ({root})")
-        check('data-charts="3"' in root, "Chromium: three charts in the DOM")
+        check('data-charts="7"' in root, "Chromium: seven charts in the DOM")
         check("data-error" not in root, f"Chromium: no script error ({root})")
         check(dom.count("<polyline") == page.count("<polyline"), "Chromium parsed every polyline")
 

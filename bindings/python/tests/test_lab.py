@@ -98,6 +98,57 @@ def test_errors() -> None:
         upline.what_if(A, B, 42)
 
 
+def monthly_history(months: int) -> list[dict]:
+    """Member k joins under member 1 on the 1st of month k of 2026 and buys 10·k on the 15th."""
+    import datetime
+
+    events: list[dict] = []
+    for k in range(1, months + 1):
+        year, month = 2026 + (k - 1) // 12, (k - 1) % 12 + 1
+        start = int(datetime.datetime(year, month, 1, tzinfo=datetime.timezone.utc).timestamp() * 1000)
+        join: dict = {"type": "join", "member": k, "at": start}
+        if k > 1:
+            join["sponsor"] = 1
+        events.append(join)
+        events.append({"type": "purchase", "order": f"o{k}", "member": k, "shop": "main", "amount": f"{10 * k}.00",
+                       "at": start + 14 * 86_400_000})
+    return events
+
+
+def test_what_if_forecast_on_the_page() -> None:
+    events = monthly_history(8)
+    w = upline.what_if(A, B, events, html=True, forecast=4)
+    assert w.html is not None
+    assert '<h2 id="forecast">Forecast: 4 months ahead</h2>' in w.html and w.html.count('<svg class="chart"') == 7
+    projection = w.html[w.html.index('<table class="projection">'):]
+    projection = projection[:projection.index("</table>")]
+    assert [row[:16] for row in projection.split("<tr><th>")[2:]] == ["2026-08</th><td>", "2026-09</th><td>", "2026-10</th><td>",
+                                                                      "2026-11</th><td>"]
+    assert '<tr class="members-mape">' in w.html and '<tr class="ratio-mae">' in w.html
+    # Never in the report: the same JSON with, without and with no page.
+    assert w.json == upline.what_if(A, B, events).json == upline.what_if(A, B, events, html=True, forecast=0).json
+    default = upline.what_if(A, B, events, html=True)
+    assert default.html is not None and "Forecast: 6 months ahead" in default.html
+    none = upline.what_if(A, B, events, html=True, forecast=0)
+    assert none.html is not None and 'id="forecast"' not in none.html and none.html.count('<svg class="chart"') == 3
+    # One complete month: too little history, on the page for both sides, no exception.
+    short = upline.what_if(A, B, HISTORY, html=True, forecast=3)
+    assert short.html is not None and short.html.count("too little history for a forecast: the history spans 1 complete month") == 2
+
+
+def test_what_if_forecast_errors() -> None:
+    for bad in (-1, 10_001, "3", 2.5, True):
+        with pytest.raises(ValueError, match=r"forecast: .* is not an integer in 0\.\.10000"):
+            upline.what_if(A, B, HISTORY, html=True, forecast=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="forecast: 3 needs html=True"):
+        upline.what_if(A, B, HISTORY, forecast=3)
+    # The compiled core checks it too.
+    from upline import _upline
+
+    text = "".join(json.dumps(e) + "\n" for e in HISTORY)
+    with pytest.raises(ValueError, match="forecast: 10001 is more than 10000 periods"):
+        _upline.what_if(json.dumps(A), json.dumps(B), text, "month", None, None, 10, True, 10_001)
+
 # ---- statements (docs/SPEC.md §13) ------------------------------------------------------------
 
 def test_statement_by_hand(tmp_path) -> None:

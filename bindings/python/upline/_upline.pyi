@@ -35,8 +35,8 @@ def codes() -> tuple[str, ...]:
     """Every rejection code the engine can answer, in numeric order ("ok" excluded)."""
 
 def what_if(plan_a: str, plan_b: str, events: str, period: str = "month", from_seq: int | None = None, until: int | None = None,
-            top: int = 10, html: bool = False) -> tuple[str, str | None]:
-    """What-if on a history: (report JSON text, HTML page or None)."""
+            top: int = 10, html: bool = False, forecast: int = 0) -> tuple[str, str | None]:
+    """What-if on a history: (report JSON text, HTML page or None); forecast: periods projected on the page."""
 def bundled_plan(name: str) -> str | None:
     """A plan bundled with the library ("four-tier", "deep") as JSON text, or None."""
 def statement_json(dir: str, member: int, from_: str | None = None, until: str | None = None) -> str | None:

@@ -108,15 +108,25 @@ class WhatIf:
 
 
 def what_if(plan_a: object, plan_b: object, events: object, *, period: str = "month", from_seq: int | None = None,
-            until: int | None = None, top: int = 10, html: bool = False) -> WhatIf:
+            until: int | None = None, top: int = 10, html: bool = False, forecast: int | None = None) -> WhatIf:
     """Applies ``events`` under ``plan_a`` and, on another thread at once, under ``plan_b`` (in place
     of plan a; or from ``from_seq`` on, installed as a plan event after that event) and compares
     them — ``upline whatif`` (docs/LAB.md). Plans: a dict, JSON text or a file's path. Events: an
-    events file's path, JSON Lines text, or an iterable of events (dicts or JSON text). Raises
-    ValueError for an invalid plan, a bad period, or a comparison that cannot be made."""
+    events file's path, JSON Lines text, or an iterable of events (dicts or JSON text). With
+    ``html``, ``.html`` is the page; ``forecast`` (default 6 with ``html``; 0: none) is how many
+    periods each side is projected on it, with a backtest — floating point, so never in ``.json``.
+    Raises ValueError for an invalid plan, a bad period or forecast, or a comparison that cannot be
+    made."""
     from . import _plan_text
 
-    text, page = _upline.what_if(_plan_text(plan_a), _plan_text(plan_b), _events_text(events), period, from_seq, until, top, html)
+    if forecast is None:
+        forecast = 6 if html else 0
+    if isinstance(forecast, bool) or not isinstance(forecast, int) or not 0 <= forecast <= 10_000:
+        raise ValueError(f"forecast: {forecast!r} is not an integer in 0..10000")
+    if forecast and not html:
+        raise ValueError(f"forecast: {forecast} needs html=True (the forecast is on the page, never in the report)")
+    text, page = _upline.what_if(_plan_text(plan_a), _plan_text(plan_b), _events_text(events), period, from_seq, until, top, html,
+                                 forecast)
     return WhatIf(json.loads(text), text + "\n", page)
 
 
