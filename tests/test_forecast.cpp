@@ -220,3 +220,42 @@ TEST_CASE("forecast: what_if's forecasts are each side's own, from the sides' wa
   o.forecast = 10'001;
   CHECK_THROWS_WITH_AS(upline::what_if(*plan_a, *plan_b, history, o), "forecast: 10001 is more than 10000 periods", std::invalid_argument);
 }
+
+TEST_CASE("forecast: a tier added by a plan event is counted in the census of the periods after it") {
+  upline::PlanFaults faults;
+  const auto one = upline::Plan::parse(R"({"name":"one","shops":{"main":{"ratio":"1"}},"tiers":[{"name":"bronze","width":2,"rates":["0.1"]}]})", faults);
+  const auto two = upline::Plan::parse(R"({"name":"two","shops":{"main":{"ratio":"1"}},"tiers":[{"name":"bronze","width":2,"rates":["0.1"]},)"
+                                       R"({"name":"silver","width":2,"rates":[],"promote_at":{"lifetime_points":"5"}}]})",
+                                       faults);
+  REQUIRE(one.has_value());
+  REQUIRE(two.has_value());
+  const std::int64_t jan1 = 1767225600000, day = 86'400'000;
+  const auto month = [&](int k) { return std::to_string(upline::period_start(jan1 + k * 31 * day, upline::Period::month) + 9 * day); };
+  // January: 1 and 2 join, 1 buys; February: silver is added (from 5 lifetime points), 1 buys
+  // again and is silver; March and April: 2 buys (silver in March).
+  const std::vector<std::string> lines = {
+      R"({"type":"join","member":1,"at":)" + month(0) + "}",
+      R"({"type":"join","member":2,"sponsor":1,"at":)" + month(0) + "}",
+      R"({"type":"purchase","order":"o1","member":1,"shop":"main","amount":"30.00","at":)" + month(0) + "}",
+      R"({"type":"purchase","order":"o2","member":1,"shop":"main","amount":"30.00","at":)" + month(1) + "}",
+      R"({"type":"purchase","order":"o3","member":2,"shop":"main","amount":"10.00","at":)" + month(2) + "}",
+      R"({"type":"purchase","order":"o4","member":2,"shop":"main","amount":"10.00","at":)" + month(3) + "}",
+  };
+  const upline::History history = [&](const std::function<bool(std::uint64_t, const upline::Input&)>& visit) {
+    upline::EventReader reader;
+    const upline::Event change = upline::PlanChange{std::make_shared<const upline::Plan>(*two), "test", std::stoll(month(1))};
+    for (std::uint64_t seq = 1; seq <= lines.size(); ++seq) {
+      if (seq == 4 && !visit(seq, upline::Input(change))) return;  // before o2
+      if (!visit(seq, reader.read(lines[seq - 1]))) return;
+    }
+  };
+  std::vector<std::string> names;
+  const auto h = upline::period_history(*one, history, upline::Period::month, &names);
+  CHECK(names == std::vector<std::string>{"bronze", "silver"});
+  REQUIRE(h.size() == 3);  // January to March; April is being filled
+  CHECK(h[0].census_end == std::vector<std::uint64_t>{2, 0});
+  CHECK(h[1].promoted_from == std::vector<std::uint64_t>{1, 0});
+  CHECK(h[1].census_end == std::vector<std::uint64_t>{1, 1});
+  CHECK(h[2].census_start == std::vector<std::uint64_t>{1, 1});
+  CHECK(h[2].census_end == std::vector<std::uint64_t>{0, 2});  // 2's own 10.00: silver too
+}
