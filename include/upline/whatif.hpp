@@ -169,8 +169,8 @@ void append_whatif_json(std::string& out, const WhatIf& w);
 /// Appends the report as one self-contained HTML page (docs/LAB.md): the figures of both sides,
 /// the payout ratio per period of a and b, the census by tier, the top movers and, when the report
 /// has them, both sides' forecasts with their backtests, drawn as inline SVG by integer arithmetic
-/// (a forecast's doubles rounded to whole pixels) — no script or style from anywhere else, no network. The same report
-/// gives the same bytes.
+/// (a forecast's doubles rounded once to whole pixels) — no script or style from anywhere else, no
+/// network. The same report gives the same bytes.
 void append_whatif_html(std::string& out, const WhatIf& w);
 
 /// `units` at `scale` as a decimal string ("-12.50"), for the wide sums of a report.
