@@ -34,40 +34,19 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from fractions import Fraction
 
-BLANK = re.compile(r'^[ \t\r\n\f\v]*$')
-DECIMAL = re.compile(r'^(-?)([0-9]+)(?:\.([0-9]+))?$')
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from spec_text import BLANK, fmt_units, run, to_units  # noqa: E402
+
 DAY = 86400000
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 # ---------------------------------------------------------------- numbers (SPEC §2)
-
-def to_units(text, scale):
-    """§2.3: a decimal string to units at `scale`, exactly (ValueError when it does not convert)."""
-    m = DECIMAL.match(text)
-    if not m:
-        raise ValueError('not a decimal: %r' % text)
-    neg, ip, fp = m.group(1), m.group(2), (m.group(3) or '').rstrip('0')
-    if len(fp) > scale:
-        raise ValueError('too many decimals: %r' % text)
-    units = int(ip) * 10 ** scale + (int(fp.ljust(scale, '0')) if scale else 0)
-    return -units if neg else units
-
-
-def fmt_units(units, scale):
-    """§2.6: exactly `scale` fraction digits, no point at scale 0, zero never signed."""
-    sign = '-' if units < 0 else ''
-    a = abs(units)
-    if scale == 0:
-        return sign + str(a)
-    s = str(a).rjust(scale + 1, '0')
-    return sign + s[:-scale] + '.' + s[-scale:]
 
 
 def rate_units(text):
@@ -189,9 +168,6 @@ BAD_TIMES.remove('')
 
 
 # ---------------------------------------------------------------- running the tool
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 
 def replay(upline, plan_path, events_path, work):
@@ -1006,7 +982,7 @@ def run_case(upline, plans_dir, seed, c, keep):
     try:
         case = one_case(upline, plans_dir, seed, c, work)
         return c, case.params, case.divs, case.statements, time.time() - t0, None, case.seen
-    except Exception as ex:  # noqa: BLE001 - reported as a divergence of the case
+    except Exception:  # noqa: BLE001 - reported as a divergence of the case
         import traceback
         return c, {}, [], 0, time.time() - t0, traceback.format_exc(), {}
     finally:

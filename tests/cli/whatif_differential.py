@@ -20,42 +20,17 @@ import datetime
 import json
 import os
 import random
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from fractions import Fraction
 
-BLANK = re.compile(r'^[ \t\r\n\f\v]*$')
-DECIMAL = re.compile(r'^(-?)([0-9]+)(?:\.([0-9]+))?$')
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from spec_text import BLANK, fmt_units, run, to_units  # noqa: E402
 
 
 # ---------------------------------------------------------------- numbers
-
-def to_units(text, scale):
-    """SPEC §2.3: exact conversion of a decimal string to units at `scale`."""
-    m = DECIMAL.match(text)
-    if not m:
-        raise ValueError('not a decimal: %r' % text)
-    neg, ip, fp = m.group(1), m.group(2), (m.group(3) or '')
-    fp = fp.rstrip('0')
-    if len(fp) > scale:
-        raise ValueError('too many decimals at scale %d: %r' % (scale, text))
-    units = int(ip) * 10 ** scale + (int(fp.ljust(scale, '0')) if scale else 0)
-    return -units if neg else units
-
-
-def fmt_units(units, scale):
-    """SPEC §2.6: exactly `scale` fraction digits, no point at scale 0, zero never signed."""
-    sign = '-' if units < 0 else ''
-    a = abs(units)
-    if scale == 0:
-        return sign + str(a)
-    s = str(a).rjust(scale + 1, '0')
-    return sign + s[:-scale] + '.' + s[-scale:]
-
 
 def ratio(points_units, pscale, money_units, mscale):
     """LAB.md: points per money unit, exact, rounded once half to even to 6 places; None if the
@@ -86,9 +61,6 @@ def period_of(ms, kind):
 
 
 # ---------------------------------------------------------------- running the tool
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 
 def replay(upline, plan_path, events_path, work, tag):
