@@ -71,4 +71,5 @@ TEST_CASE("statement times: ms, @MS, a date, an ISO-8601 UTC time (statement.hpp
   CHECK(parse_until("2027-01-01")->by == Until::By::time);
   CHECK(parse_until("2027-01-01")->value == 1798761600000);
   CHECK(parse_until("17")->by == Until::By::seq);
+  CHECK(!parse_until("1000000000000000000"));  // 19 digits: too long for a sequence number, and not a time here
 }

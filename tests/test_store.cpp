@@ -12,6 +12,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -1091,4 +1092,39 @@ TEST_CASE("store: a data directory of upline 0.1 (journal and snapshot format 1)
   CHECK_MESSAGE(v.ok, joined(v.lines));
   std::string exported;
   CHECK(export_journal(dir, 1, std::nullopt, exported) == last + 1);
+}
+
+TEST_CASE("store: a statement reads nothing past `through`, snapshots after it included, and gives up when cancelled") {
+  const Stream& s = small();
+  TempDir t;
+  const std::string dir = t / "data";
+  const std::size_t half = s.lines.size() / 2;
+  {
+    auto store = Store::create(dir, s.plan, opts());
+    feed(*store, s, 0, half);
+    feed(*store, s, half, s.lines.size());
+    store->snapshot();  // after `through`: a statement bounded at `half` must not start from it
+  }
+  const Engine at_half = rebuild(dir, Until{Until::By::seq, static_cast<std::int64_t>(half)});
+  const Engine at_end = rebuild(dir, std::nullopt);
+  const MemberId m = at_half.member_ids().front();
+  REQUIRE(at_half.member(m)->balance != at_end.member(m)->balance);  // the second half moves it
+  // A period after every event: the whole history is in the opening balance — up to `through`.
+  const Time later = at_end.clock() + 1;
+  const Statement bounded = member_statement(dir, m, later, std::nullopt, nullptr, {}, half);
+  CHECK(bounded.through_seq <= half);
+  CHECK(bounded.opening == at_half.member(m)->balance.units);
+  CHECK(bounded.lines.empty());
+  const Statement whole = member_statement(dir, m, later, std::nullopt);
+  CHECK(whole.through_seq == s.lines.size());
+  CHECK(whole.opening == at_end.member(m)->balance.units);
+  // From the beginning, bounded: the lines stop at `half`, and the closing is the balance there.
+  const Statement first = member_statement(dir, m, std::nullopt, std::nullopt, nullptr, {}, half);
+  CHECK(first.through_seq == half);
+  CHECK(first.closing == at_half.member(m)->balance.units);
+  for (const StatementLine& l : first.lines) CHECK(l.seq <= half);
+  // Cancelled: a StoreError, whichever phase it is in.
+  const std::atomic<bool> cancelled{true};
+  CHECK_THROWS_AS(member_statement(dir, m, std::nullopt, std::nullopt, nullptr, {}, std::nullopt, &cancelled), StoreError);
+  CHECK_THROWS_AS(member_statement(dir, m, later, std::nullopt, nullptr, {}, std::nullopt, &cancelled), StoreError);
 }

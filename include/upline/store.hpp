@@ -25,6 +25,7 @@
 #include "upline/journal.hpp"
 #include "upline/statement.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -234,12 +235,14 @@ std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::u
 
 /// A member's statement (statement.hpp, SPEC §13) over the applied times [from, until) from DIR's
 /// history: the state just before `from` rebuilt (from the newest snapshot before it), then the
-/// journal applied through the period, or through its last record when the call starts (a writer
-/// may be appending; `through`, when given, is that last record instead — a server's published
-/// sequence number). Only reads. The statement's `known` is false when the member had not joined
-/// by then. std::invalid_argument when until < from; StoreError as rebuild().
+/// journal applied through the period — never past its last record when the call starts (a
+/// writer may be appending), or past `through` when given (a server's published sequence number).
+/// Only reads. The statement's `known` is false when the member had not joined by then.
+/// std::invalid_argument when until < from; StoreError as rebuild(), and StoreError(usage,
+/// "cancelled") soon after `*cancel` becomes true (a server stopping).
 Statement member_statement(const std::string& dir, MemberId member, std::optional<Time> from, std::optional<Time> until,
-                           FileSystem* fs = nullptr, const std::string& archive = {}, std::optional<std::uint64_t> through = std::nullopt);
+                           FileSystem* fs = nullptr, const std::string& archive = {}, std::optional<std::uint64_t> through = std::nullopt,
+                           const std::atomic<bool>* cancel = nullptr);
 
 /// What archive_journal() did.
 struct Archived {

@@ -234,7 +234,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::uint64_t min_seq = 0, after = 0;
     bool has_after = false;
     const bool statement = is({"v1", "members", "", "statement"});
-    std::optional<Time> period[2];  // a statement's from and until
+    std::optional<std::string> bound_text[2];  // a statement's from and until, read in that order below
     for (const auto& [k, v] : target->query) {
       if (k == "min_seq" || k == "after") {
         const auto n = server::parse_seq(v);
@@ -242,8 +242,9 @@ class Session : public std::enable_shared_from_this<Session> {
         (k == "min_seq" ? min_seq : after) = *n;
         has_after = has_after || k == "after";
       } else if (statement && (k == "from" || k == "until")) {
-        auto& bound = period[k == "until"];
-        if (!(bound = parse_statement_time(v))) return client_error(400, "bad_request", statement_time_fault(k, v));
+        auto& text = bound_text[k == "until"];
+        if (text) return client_error(400, "bad_request", k + ": given twice");
+        text = v;
       } else {
         return client_error(400, "bad_request", "unknown query parameter \"" + k + "\" (min_seq; after for /v1/effects; from and until for a statement)");
       }
@@ -288,6 +289,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (has_after) return client_error(400, "bad_request", "after: only for /v1/effects");
     if (statement) {
+      std::optional<Time> period[2];
+      for (int i = 0; i < 2; ++i)
+        if (bound_text[i] && !(period[i] = parse_statement_time(*bound_text[i])))
+          return client_error(400, "bad_request", statement_time_fault(i ? "until" : "from", *bound_text[i]));
       try {
         check_statement_period(period[0], period[1]);
       } catch (const std::invalid_argument& e) {
@@ -548,16 +553,30 @@ class Session : public std::enable_shared_from_this<Session> {
         const std::shared_ptr<Session> held = std::move(self);
         Reply r;
         try {
-          const Statement st = member_statement(held->srv_.dir, id, from, until, nullptr, {}, through);
+          const Statement st = member_statement(held->srv_.dir, id, from, until, nullptr, {}, through, &held->srv_.stopping);
           if (st.known) {
             append_statement_json(r.body, st);
             r.body += '\n';
           } else {
             r = error_reply(404, "not_found", "member " + std::to_string(id) + " is unknown");
           }
+        } catch (const StoreError& e) {
+          if (held->srv_.stopping.load()) {
+            r = error_reply(503, "unavailable", "the server is shutting down");
+          } else if (e.kind() == StoreError::Kind::usage) {
+            // The history the period needs is not in the data directory: its older segments were
+            // archived (upline archive), which the server does not read. Retrying will not help.
+            r = error_reply(410, "archived", std::string("the period reaches into archived history: ") + e.what() +
+                                                  " (upline statement --data DIR --archive ARCHIVE reads it; or ask from a later time)");
+          } else if (e.kind() == StoreError::Kind::corrupt) {
+            r = error_reply(500, "corrupt", std::string("the journal is damaged: ") + e.what());
+          } else {
+            r = error_reply(503, "unavailable", std::string("reading the journal failed: ") + e.what());
+          }
         } catch (const std::exception& e) {
           r = error_reply(503, "unavailable", std::string("reading the journal failed: ") + e.what());
         }
+        if (r.status == 503) r.retry_after = 1;
         net::post(held->stream_.get_executor(), [held, r = std::move(r)]() mutable { held->send(std::move(r)); });
       }).detach();
     } catch (const std::system_error& e) {

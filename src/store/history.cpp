@@ -4,13 +4,19 @@
 #include "upline/snapshot.hpp"
 #include "upline/store.hpp"
 
+#include <atomic>
 #include <limits>
 #include <map>
 
 namespace upline {
 
-Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t* last_seq, FileSystem* fsp, const std::string& archive) {
-  FileSystem& fs = fsp ? *fsp : posix_file_system();
+namespace {
+
+// rebuild(), and member_statement()'s rebuild: also never past sequence number `bound` (snapshots
+// after it passed by, the replay stopped before it), and given up — StoreError(usage) — as soon as
+// `*cancel` is set.
+Engine rebuild_bounded(FileSystem& fs, const std::string& dir, std::optional<Until> until, std::uint64_t* last_seq, const std::string& archive,
+                       std::uint64_t bound, const std::atomic<bool>* cancel) {
   detail::segments_of(fs, dir, archive);  // throws: no journal here
   // A snapshot past the journal's last record belongs to a history the journal no longer has
   // (Store::open removes it; this walk only reads, so it passes it by). The journal's end is known
@@ -20,7 +26,7 @@ Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t
     std::optional<Engine> engine;
     std::uint64_t after = 0;
     for (const auto& [seq, name] : snapshots_in(fs, dir)) {
-      if (seq > journal_end) continue;
+      if (seq > journal_end || seq > bound) continue;
       if (until && until->by == Until::By::seq && seq > static_cast<std::uint64_t>(until->value)) continue;
       try {
         std::uint64_t stored = 0;
@@ -35,6 +41,8 @@ Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t
       }
     }
     detail::Replayed r = detail::replay(fs, dir, archive, engine, after, [&](const JournalRecord& rec, const Engine& e) {
+      if (cancel && cancel->load(std::memory_order_relaxed)) throw StoreError(StoreError::Kind::usage, "cancelled");
+      if (rec.seq > bound) return true;
       if (!until) return false;
       if (until->by == Until::By::seq) return rec.seq > static_cast<std::uint64_t>(until->value);
       // By time: stop at the first event that would be applied after it (applied times only grow).
@@ -47,6 +55,13 @@ Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t
     if (last_seq) *last_seq = std::max(after, r.applied_to);
     return std::move(*engine);
   }
+}
+
+}  // namespace
+
+Engine rebuild(const std::string& dir, std::optional<Until> until, std::uint64_t* last_seq, FileSystem* fsp, const std::string& archive) {
+  FileSystem& fs = fsp ? *fsp : posix_file_system();
+  return rebuild_bounded(fs, dir, until, last_seq, archive, std::numeric_limits<std::uint64_t>::max(), nullptr);
 }
 
 std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::uint64_t until,
@@ -74,14 +89,15 @@ std::uint64_t replay_results(const std::string& dir, std::uint64_t after, std::u
 }
 
 Statement member_statement(const std::string& dir, MemberId member, std::optional<Time> from, std::optional<Time> until, FileSystem* fsp,
-                           const std::string& archive, std::optional<std::uint64_t> through) {
+                           const std::string& archive, std::optional<std::uint64_t> through, const std::atomic<bool>* cancel) {
   FileSystem& fs = fsp ? *fsp : posix_file_system();
   check_statement_period(from, until);
   // The journal's end now: a writer appending meanwhile does not make the statement move.
   const std::uint64_t bound = through ? *through : journal_last_seq(dir, &fs);
   std::uint64_t after = 0;
-  Engine engine = from && *from > 0 ? rebuild(dir, Until{Until::By::time, *from - 1}, &after, &fs, archive)
-                                    : rebuild(dir, Until{Until::By::seq, 0}, &after, &fs, archive);
+  Engine engine = rebuild_bounded(fs, dir, from && *from > 0 ? Until{Until::By::time, *from - 1} : Until{Until::By::seq, 0}, &after, archive,
+                                  bound, cancel);
+  if (cancel && cancel->load()) throw StoreError(StoreError::Kind::usage, "cancelled");  // (a rebuild from a snapshot reads no record)
   StatementRecorder rec(engine, member, from, until);
   std::vector<Effect> fx;
   EventReader reader;
@@ -90,6 +106,7 @@ Statement member_statement(const std::string& dir, MemberId member, std::optiona
     const JournalScan scan = scan_segments(fs, detail::segments_of(fs, dir, archive), after + 1, [&](const JournalRecord& rec_, const std::string&, std::uint64_t) {
       if (rec_.kind == RecordKind::genesis || rec_.seq <= after) return;
       if (rec_.seq > bound || rec.past()) throw Stop{};
+      if (cancel && cancel->load(std::memory_order_relaxed)) throw StoreError(StoreError::Kind::usage, "cancelled");
       rec.apply(engine, detail::record_input(reader, rec_), fx, nullptr, rec_.seq);
     });
     detail::check_scan(scan, dir, archive);

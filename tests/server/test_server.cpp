@@ -241,6 +241,13 @@ TEST_CASE("serve: a member's statement, from the journal, while events go on") {
   CHECK(res.result_int() == 400);
   CHECK(res.body().find("until: 4 is before from (5)") != std::string::npos);
   CHECK(c.request(http::verb::get, "/v1/status?from=1").result_int() == 400);
+  // Bounds are read from first whatever their order in the query, and each once.
+  res = c.request(http::verb::get, "/v1/members/1/statement?until=bad&from=worse");
+  CHECK(res.result_int() == 400);
+  CHECK(res.body().find(R"(from: \"worse\" is not a time)") != std::string::npos);
+  res = c.request(http::verb::get, "/v1/members/1/statement?from=9&until=50&from=1");
+  CHECK(res.result_int() == 400);
+  CHECK(res.body().find("from: given twice") != std::string::npos);
   CHECK(c.request(http::verb::post, "/v1/members/1/statement", "").result_int() == 405);
 
   // While a writer appends, every statement is whole: its lines add up, and it covers at least what
@@ -269,6 +276,29 @@ TEST_CASE("serve: a member's statement, from the journal, while events go on") {
   std::string direct;
   append_statement_json(direct, member_statement(d.path.string(), 1, std::nullopt, std::nullopt));
   CHECK(direct + "\n" == last);
+}
+
+TEST_CASE("serve: a statement that reaches into archived history is 410, not a retry") {
+  TempDir d;
+  {
+    StoreOptions so;
+    so.durability = Durability::none;
+    so.segment_bytes = 4096;
+    auto store = Store::create(d.path.string(), plan, so);
+    store->submit(join(1));
+    for (int i = 2; i < 200; ++i) store->submit(join(i, 1));
+    store->commit();
+    store->snapshot();
+  }
+  const Archived a = archive_journal(d.path.string(), (d.path / "archive").string());
+  REQUIRE(!a.moved.empty());
+  Running r(options(d));
+  Client c(r.port());
+  auto res = c.request(http::verb::get, "/v1/members/1/statement");
+  CHECK(res.result_int() == 410);
+  CHECK(res.body().find("archived") != std::string::npos);
+  // A period after the oldest snapshot needs nothing archived.
+  CHECK(c.request(http::verb::get, "/v1/members/1/statement?from=@1001").result_int() == 200);
 }
 
 TEST_CASE("serve: 500 concurrent connections, every acknowledged event is in the state; a raced order id is accepted once") {

@@ -178,6 +178,10 @@ def test_statement_by_hand(tmp_path) -> None:
     assert feb.opening == D("5.00") and feb.closing == D("7.50")
     assert feb.lines == whole.lines[1:]
     assert feb.data["from"] == FEB10 and feb.data["until"] == FEB10 + 19 * 86_400_000
+    # A bound between two milliseconds is rounded up: an event at FEB10 is before FEB10 + 0.5 ms.
+    half_ms = datetime.datetime(2026, 2, 10, 0, 0, 0, 500, tzinfo=datetime.timezone.utc)
+    after = upline.statement(tmp_path / "data", 1, from_=half_ms)
+    assert after is not None and after.data["from"] == FEB10 + 1 and after.lines == whole.lines[2:]
 
     # The buyer's own points carry the rates that made them.
     own = upline.statement(tmp_path / "data", 4, until=FEB10)

@@ -146,7 +146,8 @@ _DECIMAL_FIELDS = frozenset(("points", "balance", "amount", "ratio", "history", 
 
 def _time_text(value: object, name: str) -> str | None:
     """A statement bound as the text every door reads (docs/SPEC.md §13): None; an int (ms since
-    the epoch); a str as it is; an aware datetime (exact ms); a date (its midnight UTC)."""
+    the epoch); a str as it is; an aware datetime (ms, a sub-millisecond part rounded up); a date
+    (its midnight UTC)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -161,9 +162,12 @@ def _time_text(value: object, name: str) -> str | None:
         from . import _at  # the package's one conversion of a datetime to milliseconds
 
         try:
-            return str(_at(value))
+            ms = _at(value)
         except TypeError as e:
             raise TypeError(str(e).replace("at:", f"{name}:", 1)) from None
+        # _at drops a sub-millisecond part; a bound of a half-open period rounds it up instead, so
+        # that an event at that millisecond is in the period exactly when it is at or after the bound.
+        return str(ms + (1 if value.microsecond % 1000 else 0))
     if isinstance(value, datetime.date):
         return value.isoformat()
     raise TypeError(f"{name}: expected an int (ms since the epoch), a str, an aware datetime or a date, got {type(value).__name__}")
